@@ -1,0 +1,43 @@
+"""What every `prm` command shares: the engine from settings and one-line failures."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy import Engine
+
+from bot.db import get_engine
+from bot.schema import ensure_schema
+from bot.settings import Settings, get_settings
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear line to stderr and exit; never a traceback for a user's mistake."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PRM_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"bad configuration: {problems}")
+
+
+def engine(*, migrate: bool = True) -> Engine:
+    """The configured database, with its schema brought to head unless told otherwise."""
+    eng = get_engine(settings().database_url)
+    if migrate:
+        try:
+            ensure_schema(eng)
+        except Exception as exc:  # connection refused, bad URL, read-only file …
+            fail(f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    return eng

@@ -1,0 +1,23 @@
+"""`prm`: every command group registered in one place."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import db_cmd, demo_cmd, import_cmd, kpi_cmd
+
+app = typer.Typer(
+    name="prm",
+    help="Chat-ops PRM: import partner activity and read the five process KPIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_cmd.app, name="db")
+app.command("import")(import_cmd.import_file)
+app.command("kpi")(kpi_cmd.kpi)
+app.add_typer(demo_cmd.app, name="demo")
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,170 @@
+"""What a KPI question is: as of when, over which period, for which partners.
+
+Pure values, no I/O. Built once (from the CLI, Slack or a job) and handed to every KPI.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.models import EVENT_TYPES
+from bot.timeutil import days_before, months_before
+
+DEFAULT_PERIOD_DAYS = 30
+RETENTION_MONTHS: tuple[int, ...] = (3, 6, 12)
+DORMANT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class JourneyStep:
+    """One journey step: "the partner has at least one X".
+
+    `source` is `signed` (signed_at), `registered` (a user's registered_at) or an event type.
+    """
+
+    key: str
+    source: str
+
+    @property
+    def event_type(self) -> str | None:
+        return None if self.source in ("signed", "registered") else self.source
+
+
+DEFAULT_JOURNEY: tuple[JourneyStep, ...] = (
+    JourneyStep("signed", "signed"),
+    JourneyStep("registered", "registered"),
+    JourneyStep("logged_in", "user.login"),
+    JourneyStep("content_downloaded", "content.downloaded"),
+    JourneyStep("lead_registered", "lead.registered"),
+    JourneyStep("deal_registered", "deal.registered"),
+    JourneyStep("deal_won", "deal.won"),
+)
+DEFAULT_ACTIVE_TYPES: tuple[str, ...] = EVENT_TYPES
+
+
+def parse_journey(spec: str) -> tuple[JourneyStep, ...]:
+    """`signed,registered,first_login=user.login,…`: a bare name is a default step or an
+    event type; `key=source` names a step. The first step must be `signed`."""
+    if not spec.strip():
+        return DEFAULT_JOURNEY
+    known = {s.key: s for s in DEFAULT_JOURNEY}
+    steps: list[JourneyStep] = []
+    for raw in (part.strip() for part in spec.split(",")):
+        if not raw:
+            continue
+        key, _, source = raw.partition("=")
+        key, source = key.strip(), source.strip()
+        if not source:
+            if key in known:
+                steps.append(known[key])
+                continue
+            source = key
+        if source not in ("signed", "registered", *EVENT_TYPES):
+            raise ValueError(f"journey step {raw!r}: unknown source {source!r}")
+        steps.append(JourneyStep(key, source))
+    if not steps or steps[0].source != "signed":
+        raise ValueError("the journey must start with the `signed` step")
+    if len({s.key for s in steps}) != len(steps):
+        raise ValueError("journey step keys must be unique")
+    return tuple(steps)
+
+
+def parse_active_types(spec: str) -> tuple[str, ...]:
+    if not spec.strip():
+        return DEFAULT_ACTIVE_TYPES
+    types = tuple(dict.fromkeys(t.strip() for t in spec.split(",") if t.strip()))
+    unknown = [t for t in types if t not in EVENT_TYPES]
+    if unknown or not types:
+        raise ValueError(f"unknown active event types: {', '.join(unknown) or '(none given)'}")
+    return types
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Narrows the cohort. Every given filter applies (AND). `signed_to` is exclusive."""
+
+    partner_key: str | None = None
+    manager_slack_id: str | None = None
+    tier: str | None = None
+    signed_from: datetime | None = None
+    signed_to: datetime | None = None
+
+
+_LAST = re.compile(r"^\s*(\d+)\s*([dwm])\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class KpiParams:
+    as_of: datetime
+    period_from: datetime
+    period_to: datetime
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    scope: Scope = field(default_factory=Scope)
+    journey: tuple[JourneyStep, ...] = DEFAULT_JOURNEY
+    active_types: tuple[str, ...] = DEFAULT_ACTIVE_TYPES
+    coaching_min_leads: int = 10
+    coaching_ratio: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("as_of", "period_from", "period_to"):
+            value = getattr(self, name)
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"{name} must be timezone-aware")
+        if self.period_from >= self.period_to:
+            raise ValueError("the period must start before it ends (from < to)")
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        as_of: datetime | None = None,
+        period_from: datetime | None = None,
+        period_to: datetime | None = None,
+        last: str | None = None,
+        tz: ZoneInfo | None = None,
+        scope: Scope | None = None,
+        journey: tuple[JourneyStep, ...] = DEFAULT_JOURNEY,
+        active_types: tuple[str, ...] = DEFAULT_ACTIVE_TYPES,
+        coaching_min_leads: int = 10,
+        coaching_ratio: float = 0.5,
+    ) -> KpiParams:
+        """Fill the spec's defaults: as_of = now, to = as_of, from = to − 30 days.
+
+        `last` ("30d", "12w", "3m") sets from = to − that span; it excludes `period_from`.
+        """
+        tz = tz or ZoneInfo("UTC")
+        as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
+        to = (period_to or as_of).astimezone(UTC)
+        if last is not None:
+            if period_from is not None:
+                raise ValueError("give either --from or --last, not both")
+            start = span_before(to, last, tz)
+        elif period_from is not None:
+            start = period_from.astimezone(UTC)
+        else:
+            start = days_before(to, DEFAULT_PERIOD_DAYS, tz)
+        return cls(
+            as_of=as_of,
+            period_from=start,
+            period_to=to,
+            tz=tz,
+            scope=scope or Scope(),
+            journey=journey,
+            active_types=active_types,
+            coaching_min_leads=coaching_min_leads,
+            coaching_ratio=coaching_ratio,
+        )
+
+
+def span_before(instant: datetime, span: str, tz: ZoneInfo) -> datetime:
+    """`instant − span` for "30d", "12w" or "3m" (calendar months, clamped)."""
+    match = _LAST.match(span)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"bad span {span!r}: use a number and d, w or m, such as 30d, 12w, 3m")
+    n, unit = int(match.group(1)), match.group(2).lower()
+    if unit == "m":
+        return months_before(instant, n, tz)
+    return days_before(instant, n * (7 if unit == "w" else 1), tz)

@@ -1,0 +1,1 @@
+"""Alembic migrations; run through `prm db upgrade` (see `bot/schema.py`)."""

@@ -1,0 +1,125 @@
+"""The store: partners, their users (reps), the content catalogue and the activity log.
+
+Events reference partners and users by integer id so that the hot indexes stay narrow; the
+exchange formats speak in keys, and the importer translates. Every timestamp is a UTC
+instant (`UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+)
+from sqlmodel import Field, SQLModel
+
+from bot.db import UTCDateTime
+
+# Deterministic constraint names, so migrations can refer to them on both databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only aliases ROWID for a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+EVENT_TYPES: tuple[str, ...] = (
+    "user.login",
+    "content.downloaded",
+    "training.completed",
+    "lead.registered",
+    "deal.registered",
+    "deal.won",
+)
+ONBOARDING_TAG = "onboarding"
+
+
+class Partner(SQLModel, table=True):
+    __tablename__ = "partner"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(256), nullable=False))
+    signed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
+    tier: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    manager_slack_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
+    cs_slack_id: str | None = Field(default=None, sa_column=Column(String(32)))
+
+
+class PartnerUser(SQLModel, table=True):
+    __tablename__ = "partner_user"
+    __table_args__ = (Index("ix_partner_user_partner_registered", "partner_id", "registered_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), nullable=False)
+    )
+    name: str | None = Field(default=None, sa_column=Column(String(256)))
+    email: str | None = Field(default=None, sa_column=Column(String(320)))
+    slack_user_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
+    registered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    locale: str | None = Field(default=None, sa_column=Column(String(16)))
+
+
+class Asset(SQLModel, table=True):
+    __tablename__ = "asset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
+    title: str | None = Field(default=None, sa_column=Column(String(512)))
+    url: str | None = Field(default=None, sa_column=Column(String(2048)))
+
+
+class AssetTag(SQLModel, table=True):
+    """One row per (asset, tag); `onboarding` marks onboarding material."""
+
+    __tablename__ = "asset_tag"
+
+    asset_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    tag: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
+
+
+class Event(SQLModel, table=True):
+    """Append-only activity. `event_id` is the idempotency key.
+
+    Indexes are shaped for the KPI probes: first/any event of a type per partner
+    (partner, type, time), any activity per partner in a window (partner, time), and
+    period scans by type (type, time).
+    """
+
+    __tablename__ = "event"
+    __table_args__ = (
+        Index("ix_event_partner_type_time", "partner_id", "type", "occurred_at"),
+        Index("ix_event_partner_time", "partner_id", "occurred_at"),
+        Index("ix_event_type_time", "type", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    event_id: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    type: str = Field(sa_column=Column(String(32), nullable=False))
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("partner_user.id", ondelete="CASCADE")),
+    )
+    object_key: str | None = Field(default=None, sa_column=Column(String(128)))
+    amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 4)))

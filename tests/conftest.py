@@ -1,0 +1,92 @@
+"""Fixtures: every database test runs on SQLite and, with PRM_TEST_DATABASE_URL, PostgreSQL.
+
+Real databases, never mocks. SQLite gets a fresh file per test (copied from a migrated
+template); PostgreSQL gets one migrated database per session, emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from bot.db import dispose_engines, get_engine, normalize_url
+from bot.schema import upgrade
+from bot.settings import get_settings
+
+PG_URL = os.environ.get("PRM_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+TABLES = ("event", "asset_tag", "asset", "partner_user", "partner")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    eng = get_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    eng.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_ready() -> str:
+    assert PG_URL
+    eng = get_engine(PG_URL)
+    with eng.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(eng)
+    return normalize_url(PG_URL)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A migrated, empty database; its URL."""
+    if request.param == "sqlite":
+        path = tmp_path / "prm.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        dispose_engines()
+    else:
+        url = request.getfixturevalue("pg_ready")
+        eng = get_engine(url)
+        with eng.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        yield url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    return get_engine(db_url)
+
+
+class Cli:
+    """Runs `prm …` in-process against the test database, as a user would type it."""
+
+    def __init__(self, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.db_url = db_url
+        self.monkeypatch = monkeypatch
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None):
+        from bot.cli.main import app
+
+        self.monkeypatch.setenv("PRM_DATABASE_URL", self.db_url)
+        for key, value in (env or {}).items():
+            self.monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        try:
+            return self.runner.invoke(app, list(args), catch_exceptions=False)
+        finally:
+            get_settings.cache_clear()
+
+
+@pytest.fixture
+def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Cli:
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+    return Cli(db_url, monkeypatch)
