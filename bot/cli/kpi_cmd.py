@@ -1,0 +1,120 @@
+"""`prm kpi`: the five KPIs as tables for people, or JSON/CSV for machines.
+
+Thin: parse the flags into `KpiParams`, check the scope, call the engine, render.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from bot.cli.common import engine, fail, settings
+from bot.kpi import KPI_NAMES, KpiParams, Scope, build_report, compute
+from bot.kpi.lookup import ScopeError, check_scope
+from bot.kpi.params import parse_active_types, parse_journey
+from bot.kpi.registry import report_header
+from bot.render import flat, tables
+from bot.timeutil import TimeParseError, parse_user_instant
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def kpi(
+    name: str = typer.Argument(
+        "all", help=f"Which KPI: {', '.join(KPI_NAMES)} or all.", show_default=True
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Report as of this instant (date or ISO-8601). Default: now."
+    ),
+    period_from: str | None = typer.Option(
+        None, "--from", help="Period start, inclusive (date = local midnight)."
+    ),
+    period_to: str | None = typer.Option(
+        None, "--to", help="Period end, exclusive. Default: as-of."
+    ),
+    last: str | None = typer.Option(
+        None, "--last", help="Period length back from --to: 30d, 12w or 3m."
+    ),
+    partner: str | None = typer.Option(None, "--partner", help="Only this partner (key)."),
+    manager: str | None = typer.Option(
+        None, "--manager", help="Only partners of this manager (Slack id)."
+    ),
+    tier: str | None = typer.Option(None, "--tier", help="Only partners of this tier."),
+    signed_from: str | None = typer.Option(
+        None, "--signed-from", help="Only partners signed on or after this date."
+    ),
+    signed_to: str | None = typer.Option(
+        None, "--signed-to", help="Only partners signed before this date (exclusive)."
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    """Compute one KPI, or all five, over the cohort of signed partners."""
+    if name not in (*KPI_NAMES, "all"):
+        fail(f"unknown KPI {name!r}: choose one of {', '.join(KPI_NAMES)}, all")
+    conf = settings()
+    tz = conf.tz
+
+    def when(flag: str, text: str | None):
+        if text is None:
+            return None
+        try:
+            return parse_user_instant(text, tz)
+        except TimeParseError as exc:
+            fail(f"{flag}: {exc}")
+
+    try:
+        params = KpiParams.build(
+            as_of=when("--as-of", as_of),
+            period_from=when("--from", period_from),
+            period_to=when("--to", period_to),
+            last=last,
+            tz=tz,
+            scope=Scope(
+                partner_key=partner,
+                manager_slack_id=manager,
+                tier=tier,
+                signed_from=when("--signed-from", signed_from),
+                signed_to=when("--signed-to", signed_to),
+            ),
+            journey=parse_journey(conf.journey_steps),
+            active_types=parse_active_types(conf.active_event_types),
+            coaching_min_leads=conf.coaching_min_leads,
+            coaching_ratio=conf.coaching_ratio,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    show_report(engine(), params, name, fmt.value)
+
+
+def show_report(eng: Engine, params: KpiParams, name: str = "all", fmt: str = "table") -> None:
+    """Print one KPI or the whole report; the demo and the CLI share it."""
+    with eng.connect() as conn:
+        try:
+            check_scope(conn, params.scope)
+        except ScopeError as exc:
+            fail(str(exc))
+        if name == "all":
+            report = build_report(conn, params)
+            names = KPI_NAMES
+        else:
+            report = {**report_header(conn, params), name: compute(name, conn, params)}
+            names = (name,)
+
+    if fmt == "json":
+        payload: dict[str, Any] = report if name == "all" else report[name]
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        head = {k: v for k, v in report.items() if k not in KPI_NAMES}
+        typer.echo(flat.to_csv({"report": head, **{n: report[n] for n in names}}), nl=False)
+    else:
+        console = Console(highlight=False, width=None if Console().is_terminal else 120)
+        console.print(tables.render(report, names))

@@ -1,0 +1,109 @@
+"""KPI 1, `funnel`: how far each partner has come along the journey, and where it stalls.
+
+SQL returns one row per cohort partner with the first-completion time of every step (an
+index-backed MIN probe per partner and step); Python turns those per-partner times into
+reached/stuck counts. No event is ever loaded.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, func, select
+
+from bot.kpi.params import JourneyStep, KpiParams
+from bot.kpi.sql import E, P, U, cohort_where, rate
+
+
+def _first_completion(step: JourneyStep, params: KpiParams) -> ColumnElement[Any]:
+    if step.source == "signed":
+        return P.c.signed_at
+    if step.source == "registered":
+        return (
+            select(func.min(U.c.registered_at))
+            .where(U.c.partner_id == P.c.id, U.c.registered_at < params.as_of)
+            .scalar_subquery()
+        )
+    return (
+        select(func.min(E.c.occurred_at))
+        .where(
+            E.c.partner_id == P.c.id,
+            E.c.type == step.event_type,
+            E.c.occurred_at < params.as_of,
+        )
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class PartnerProgress:
+    """Where one partner stands: the deepest step reached (0-based) and since when."""
+
+    key: str
+    reached: int  # index of the deepest step reached; -1 if none
+    reached_at: datetime | None
+
+
+def partner_progress(conn: Connection, params: KpiParams) -> list[PartnerProgress]:
+    """Per cohort partner, the deepest journey step reached before as_of."""
+    columns = [
+        _first_completion(step, params).label(f"s{i}") for i, step in enumerate(params.journey)
+    ]
+    rows = sorted(
+        conn.execute(select(P.c.key, *columns).where(cohort_where(params))).all(),
+        key=lambda r: r.key,
+    )
+    progress = []
+    for row in rows:
+        times: list[datetime | None] = list(row[1:])
+        depth, latest = -1, None
+        for when in times:
+            if when is None:
+                break
+            depth += 1
+            latest = when if latest is None or when > latest else latest
+        progress.append(PartnerProgress(row.key, depth, latest))
+    return progress
+
+
+def funnel(conn: Connection, params: KpiParams) -> dict[str, Any]:
+    progress = partner_progress(conn, params)
+    n_steps = len(params.journey)
+    reached = [sum(1 for p in progress if p.reached >= k) for k in range(n_steps)]
+    steps: list[dict[str, Any]] = []
+    for k, step in enumerate(params.journey):
+        stuck = [p for p in progress if p.reached == k and k < n_steps - 1]
+        days = [
+            (params.as_of - p.reached_at).total_seconds() / 86400 for p in stuck if p.reached_at
+        ]
+        steps.append(
+            {
+                "key": step.key,
+                "reached": reached[k],
+                "step_rate": rate(reached[k], reached[k - 1]) if k > 0 else None,
+                "cumulative_rate": rate(reached[k], reached[0]),
+                "stuck": len(stuck),
+                "stuck_median_days": statistics.median(days) if days else None,
+                "stuck_max_days": max(days) if days else None,
+            }
+        )
+    return {"steps": steps, "bottleneck": _bottleneck(reached, params.journey)}
+
+
+def _bottleneck(reached: list[int], journey: tuple[JourneyStep, ...]) -> str | None:
+    """The step (k ≥ 2) with the lowest non-null step rate; the earliest on a tie.
+
+    Compared as exact fractions so that 1/3 and 2/6 tie.
+    """
+    best: tuple[Fraction, int] | None = None
+    for k in range(1, len(journey)):
+        if reached[k - 1] == 0:
+            continue
+        value = Fraction(reached[k], reached[k - 1])
+        if best is None or value < best[0]:
+            best = (value, k)
+    return journey[best[1]].key if best else None

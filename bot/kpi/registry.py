@@ -1,0 +1,73 @@
+"""The one list of KPIs that the CLI, Slack and the jobs all read from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from bot.kpi.content import content
+from bot.kpi.deals import deals
+from bot.kpi.funnel import funnel
+from bot.kpi.params import KpiParams
+from bot.kpi.reps import reps
+from bot.kpi.retention import retention
+from bot.kpi.sql import P, cohort_where
+from bot.timeutil import to_local_iso
+
+
+@dataclass(frozen=True)
+class KpiDef:
+    name: str
+    title: str
+    compute: Callable[[Connection, KpiParams], dict[str, Any]]
+
+
+KPIS: dict[str, KpiDef] = {
+    k.name: k
+    for k in (
+        KpiDef("funnel", "Partner journey: step completion", funnel),
+        KpiDef("content", "Onboarding: content downloads", content),
+        KpiDef("deals", "Activation: deal registrations", deals),
+        KpiDef("reps", "Productivity per rep", reps),
+        KpiDef("retention", "Retention: continued use", retention),
+    )
+}
+KPI_NAMES: tuple[str, ...] = tuple(KPIS)
+
+
+def compute(name: str, conn: Connection, params: KpiParams) -> dict[str, Any]:
+    """One KPI's object of the machine-readable report."""
+    try:
+        kpi = KPIS[name]
+    except KeyError:
+        raise ValueError(f"unknown KPI {name!r}; choose from {', '.join(KPI_NAMES)}") from None
+    return kpi.compute(conn, params)
+
+
+def cohort_size(conn: Connection, params: KpiParams) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(P).where(cohort_where(params))).scalar_one()
+    )
+
+
+def report_header(conn: Connection, params: KpiParams) -> dict[str, Any]:
+    return {
+        "as_of": to_local_iso(params.as_of, params.tz),
+        "period": {
+            "from": to_local_iso(params.period_from, params.tz),
+            "to": to_local_iso(params.period_to, params.tz),
+        },
+        "timezone": params.tz.key,
+        "cohort_size": cohort_size(conn, params),
+    }
+
+
+def build_report(conn: Connection, params: KpiParams) -> dict[str, Any]:
+    """The whole report (kpi-spec.md, "Machine-readable report")."""
+    report = report_header(conn, params)
+    for name in KPI_NAMES:
+        report[name] = compute(name, conn, params)
+    return report

@@ -1,0 +1,77 @@
+"""KPI 4, `reps`: productivity per person, and whether the number is carried by a few.
+
+SQL aggregates the period's leads and deals per user (a range scan of those two types);
+Python reshapes the per-rep rows into averages, the top-20 % share and the coaching flags.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from bot.kpi.params import KpiParams
+from bot.kpi.sql import E, P, U, cohort_where, in_period, rate
+
+LEAD = "lead.registered"
+DEAL = "deal.registered"
+
+
+def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:
+    per_user = (
+        select(
+            E.c.user_id,
+            func.count().filter(E.c.type == LEAD).label("leads"),
+            func.count().filter(E.c.type == DEAL).label("deals"),
+        )
+        .where(E.c.type.in_((LEAD, DEAL)), in_period(params))
+        .group_by(E.c.user_id)
+        .subquery("per_user")
+    )
+    rows = conn.execute(
+        select(
+            U.c.key,
+            P.c.key.label("partner_key"),
+            func.coalesce(per_user.c.leads, 0),
+            func.coalesce(per_user.c.deals, 0),
+        )
+        .select_from(U.join(P, P.c.id == U.c.partner_id))
+        .outerjoin(per_user, per_user.c.user_id == U.c.id)
+        .where(cohort_where(params), U.c.registered_at < params.period_to)
+    ).all()
+    people = sorted(
+        ({"key": k, "partner_key": pk, "leads": int(n), "deals": int(d)} for k, pk, n, d in rows),
+        key=lambda r: r["key"],
+    )
+    for rep in people:
+        rep["conversion"] = rate(rep["deals"], rep["leads"])
+    flag_coaching(people, params.coaching_min_leads, params.coaching_ratio)
+
+    count = len(people)
+    total_leads = sum(r["leads"] for r in people)
+    total_deals = sum(r["deals"] for r in people)
+    top_n = math.ceil(0.2 * count)
+    top_deals = sum(sorted((r["deals"] for r in people), reverse=True)[:top_n])
+    return {
+        "per_rep_leads": rate(total_leads, count),
+        "per_rep_deals": rate(total_deals, count),
+        "active_reps": sum(1 for r in people if r["leads"] or r["deals"]),
+        "top20_deal_share": rate(top_deals, total_deals),
+        "reps": people,
+    }
+
+
+def flag_coaching(people: list[dict[str, Any]], min_leads: int, ratio: float) -> float | None:
+    """Mark reps with enough leads whose conversion is below `ratio` × the peer median.
+
+    Peers are the reps with at least `min_leads` leads; returns that median (None if no peer).
+    """
+    peers = [r["conversion"] for r in people if r["leads"] >= min_leads]
+    median = statistics.median(peers) if peers else None
+    for rep in people:
+        rep["needs_coaching"] = bool(
+            median is not None and rep["leads"] >= min_leads and rep["conversion"] < ratio * median
+        )
+    return median

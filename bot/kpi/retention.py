@@ -1,0 +1,53 @@
+"""KPI 5, `retention`: do partners keep using the program 3, 6 and 12 months on?
+
+For each eligible partner SQL computes its *streak*: how many consecutive monthly windows,
+counting back from as_of, hold an active event. A CASE chain stops probing at the first
+empty window, so a partner costs at most 12 index probes. Retained for N ⇔ streak ≥ N.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, case, literal, not_, select
+
+from bot.kpi.params import DORMANT_DAYS, RETENTION_MONTHS, KpiParams
+from bot.kpi.sql import P, cohort_where, partner_active_between, rate
+from bot.timeutil import days_before, months_before
+
+
+def retention(conn: Connection, params: KpiParams) -> dict[str, Any]:
+    longest = max(RETENTION_MONTHS)
+    bounds = [months_before(params.as_of, i, params.tz) for i in range(longest + 1)]
+    # W_i = [bounds[i+1], bounds[i]); the streak is the first i whose window is empty.
+    streak = case(
+        *[
+            (not_(partner_active_between(params, bounds[i + 1], bounds[i])), literal(i))
+            for i in range(longest)
+        ],
+        else_=literal(longest),
+    )
+    shortest_eligible = bounds[min(RETENTION_MONTHS)]
+    dormant_since = days_before(params.as_of, DORMANT_DAYS, params.tz)
+    rows = conn.execute(
+        select(
+            P.c.key,
+            P.c.signed_at,
+            case((P.c.signed_at <= shortest_eligible, streak), else_=None).label("streak"),
+            not_(partner_active_between(params, dormant_since, params.as_of)).label("dormant"),
+        ).where(cohort_where(params))
+    ).all()
+
+    windows = []
+    for months in RETENTION_MONTHS:
+        eligible = [r for r in rows if r.signed_at <= bounds[months]]
+        retained = sum(1 for r in eligible if r.streak is not None and r.streak >= months)
+        windows.append(
+            {
+                "months": months,
+                "eligible": len(eligible),
+                "retained": retained,
+                "rate": rate(retained, len(eligible)),
+            }
+        )
+    return {"windows": windows, "dormant": sorted(r.key for r in rows if r.dormant)}

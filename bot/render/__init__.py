@@ -1,0 +1,1 @@
+"""Turning KPI objects into what people read (tables, CSV). No SQL here."""

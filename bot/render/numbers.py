@@ -1,0 +1,25 @@
+"""How people see numbers (kpi-spec.md, "Rounding and display"): 44.4 %, 1,234, and — for null.
+
+Shared by the CLI tables and, later, Slack messages, so both always read the same.
+"""
+
+from __future__ import annotations
+
+NULL = "—"
+
+
+def pct(value: float | None) -> str:
+    return NULL if value is None else f"{value * 100:.1f} %"
+
+
+def count(value: int | None) -> str:
+    return NULL if value is None else f"{value:,}"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """A non-count figure such as leads per rep."""
+    return NULL if value is None else f"{value:,.{digits}f}"
+
+
+def days(value: float | None) -> str:
+    return NULL if value is None else f"{value:,.0f} d"

@@ -1,0 +1,178 @@
+"""Rich tables of the KPI report for people at a terminal.
+
+Long lists are cut to `LIMIT` rows with a note; `--format csv|json` always has everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.render.numbers import NULL, count, days, number, pct
+
+LIMIT = 15
+
+
+def _more(total: int, shown: int) -> list[RenderableType]:
+    if total > shown:
+        return [Text(f"… and {total - shown:,} more (--format csv lists them all)", style="dim")]
+    return []
+
+
+def _keys(title: str, keys: list[str]) -> Text:
+    shown = ", ".join(keys[:LIMIT]) if keys else NULL
+    extra = f" … and {len(keys) - LIMIT:,} more" if len(keys) > LIMIT else ""
+    return Text.assemble((f"{title} ({len(keys):,}): ", "bold"), shown + extra)
+
+
+def header(report: dict[str, Any]) -> Text:
+    period = report["period"]
+    return Text.assemble(
+        ("PRM KPIs", "bold"),
+        f" as of {report['as_of']}  ·  period [{period['from']}, {period['to']})  ·  ",
+        (f"cohort {count(report['cohort_size'])} partners", "bold"),
+    )
+
+
+def funnel(obj: dict[str, Any]) -> RenderableType:
+    table = Table()
+    for col in ("step", "reached", "step rate", "cumulative", "stuck here", "median days stuck"):
+        table.add_column(col, justify="left" if col == "step" else "right")
+    for step in obj["steps"]:
+        marker = " ◀ bottleneck" if step["key"] == obj["bottleneck"] else ""
+        table.add_row(
+            step["key"] + marker,
+            count(step["reached"]),
+            pct(step["step_rate"]),
+            pct(step["cumulative_rate"]),
+            count(step["stuck"]),
+            days(step.get("stuck_median_days")),
+        )
+    return Group(table, Text.assemble(("Bottleneck: ", "bold"), obj["bottleneck"] or NULL))
+
+
+def content(obj: dict[str, Any]) -> RenderableType:
+    summary = Text(
+        f"downloads {count(obj['downloads'])} · unique users {count(obj['unique_users'])} · "
+        f"unique partners {count(obj['unique_partners'])} · "
+        f"onboarding reach {pct(obj['onboarding_reach'])}"
+    )
+    table = Table()
+    table.add_column("asset")
+    table.add_column("downloads", justify="right")
+    table.add_column("unique users", justify="right")
+    for asset in obj["assets"][:LIMIT]:
+        table.add_row(asset["key"], count(asset["downloads"]), count(asset["unique_users"]))
+    return Group(
+        table,
+        *_more(len(obj["assets"]), LIMIT),
+        summary,
+        _keys("Never downloaded", obj["never_downloaded"]),
+    )
+
+
+def deals(obj: dict[str, Any]) -> RenderableType:
+    summary = Text(
+        f"registered {count(obj['registered'])} · activated {count(obj['activated'])} "
+        f"({pct(obj['activation_rate'])}) · newly activated {count(obj['newly_activated'])}"
+    )
+    busiest = sorted(obj["by_partner"], key=lambda p: (-p["registered"], p["key"]))
+    busiest = [p for p in busiest if p["registered"]]
+    table = Table()
+    table.add_column("partner")
+    table.add_column("deals registered", justify="right")
+    for partner in busiest[:LIMIT]:
+        table.add_row(partner["key"], count(partner["registered"]))
+    return Group(
+        table,
+        *_more(len(busiest), LIMIT),
+        summary,
+        _keys("Last push — not activated", obj["not_activated"]),
+    )
+
+
+def reps(obj: dict[str, Any]) -> RenderableType:
+    summary = Text(
+        f"leads per rep {number(obj['per_rep_leads'], 2)} · deals per rep "
+        f"{number(obj['per_rep_deals'], 2)} · active reps {count(obj['active_reps'])} of "
+        f"{count(len(obj['reps']))} · top 20 % of reps carry {pct(obj['top20_deal_share'])} "
+        "of deals"
+    )
+
+    def rep_table(title: str, people: list[dict[str, Any]]) -> Table:
+        table = Table(title=title, title_justify="left")
+        for col in ("rep", "partner", "leads", "deals", "conversion"):
+            table.add_column(
+                col, justify="right" if col in ("leads", "deals", "conversion") else "left"
+            )
+        for rep in people[:LIMIT]:
+            table.add_row(
+                rep["key"],
+                rep["partner_key"],
+                count(rep["leads"]),
+                count(rep["deals"]),
+                pct(rep["conversion"]),
+            )
+        return table
+
+    top = sorted(obj["reps"], key=lambda r: (-r["deals"], -r["leads"], r["key"]))
+    top = [r for r in top if r["leads"] or r["deals"]]
+    coaching = [r for r in obj["reps"] if r["needs_coaching"]]
+    coaching.sort(key=lambda r: (r["conversion"] or 0, -r["leads"], r["key"]))
+    parts: list[RenderableType] = [
+        rep_table("Top reps in the period", top),
+        *_more(len(top), LIMIT),
+        summary,
+    ]
+    if coaching:
+        parts += [rep_table("Needs coaching (many leads, low conversion)", coaching)]
+        parts += _more(len(coaching), LIMIT)
+    else:
+        parts.append(Text.assemble(("Needs coaching: ", "bold"), "nobody"))
+    return Group(*parts)
+
+
+def retention(obj: dict[str, Any]) -> RenderableType:
+    table = Table()
+    for col in ("months", "eligible", "retained", "rate"):
+        table.add_column(col, justify="right")
+    for window in obj["windows"]:
+        table.add_row(
+            str(window["months"]),
+            count(window["eligible"]),
+            count(window["retained"]),
+            pct(window["rate"]),
+        )
+    return Group(table, _keys("Dormant (no activity in 30 days)", obj["dormant"]))
+
+
+TITLES: dict[str, str] = {
+    "funnel": "1 · Partner journey: step completion",
+    "content": "2 · Onboarding: content downloads in the period",
+    "deals": "3 · Activation: deal registrations",
+    "reps": "4 · Productivity per rep in the period",
+    "retention": "5 · Retention: continued use",
+}
+
+SECTIONS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {
+    "funnel": funnel,
+    "content": content,
+    "deals": deals,
+    "reps": reps,
+    "retention": retention,
+}
+
+
+def render(report: dict[str, Any], names: tuple[str, ...]) -> RenderableType:
+    parts: list[RenderableType] = [header(report)]
+    for name in names:
+        body = SECTIONS[name](report[name])
+        parts.append(
+            Panel(body, title=TITLES[name], title_align="left", expand=False, border_style="dim")
+        )
+    return Group(*parts)
