@@ -88,9 +88,7 @@ class AssetTag(SQLModel, table=True):
     __tablename__ = "asset_tag"
 
     asset_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
-        )
+        sa_column=Column(Integer, ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True)
     )
     tag: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
 

@@ -121,8 +121,14 @@ class Store:
             )
         return self
 
-    def events(self, type_: str, times: list[str], partner: str, user: str | None = None,
-               obj: str | None = None) -> Store:
+    def events(
+        self,
+        type_: str,
+        times: list[str],
+        partner: str,
+        user: str | None = None,
+        obj: str | None = None,
+    ) -> Store:
         for at in times:
             self.event(type_, at, partner, user, obj)
         return self

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from bot.db import dispose_engines, get_engine, normalize_url
@@ -33,9 +34,23 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _create_database_if_missing(url: str) -> None:
+    """CI names a database that may not exist yet; create it from the maintenance DB."""
+    target = make_url(normalize_url(url))
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        ).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_ready() -> str:
     assert PG_URL
+    _create_database_if_missing(PG_URL)
     eng = get_engine(PG_URL)
     with eng.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
