@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def normalize_url(url: str) -> str:
@@ -83,29 +83,40 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An instant: accepts only aware datetimes, stores UTC, returns aware UTC.
 
-    PostgreSQL gets `timestamp with time zone`; SQLite gets its fixed-width text form of the
-    UTC wall time, which sorts (and so indexes and compares) in instant order.
+    PostgreSQL gets `timestamp with time zone`. SQLite gets an integer count of
+    microseconds since the Unix epoch: exact, ordered, and a third of the width of the text
+    form in every index, which is what keeps the KPI probes fast on the embedded default.
     """
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value!r}: every stored instant needs a timezone")
-        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
+            return (value - _EPOCH) // _MICROSECOND
+        return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if isinstance(value, int):
+            return _EPOCH + value * _MICROSECOND
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)

@@ -96,16 +96,20 @@ class AssetTag(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """Append-only activity. `event_id` is the idempotency key.
 
-    Indexes are shaped for the KPI probes: first/any event of a type per partner
-    (partner, type, time), any activity per partner in a window (partner, time), and
-    period scans by type (type, time).
+    Indexes are shaped for the KPI queries, and cover them so that no query reads the
+    table: first/any event of a type per partner (partner, type, time; + object for "an
+    onboarding download"), any activity per partner in a window (partner, time), and the
+    period scans by type (type, time; + partner, user, object for the per-rep and per-asset
+    counts).
     """
 
     __tablename__ = "event"
     __table_args__ = (
-        Index("ix_event_partner_type_time", "partner_id", "type", "occurred_at"),
+        Index("ix_event_partner_type_time", "partner_id", "type", "occurred_at", "object_key"),
         Index("ix_event_partner_time", "partner_id", "occurred_at"),
-        Index("ix_event_type_time", "type", "occurred_at"),
+        Index(
+            "ix_event_type_time", "type", "occurred_at", "partner_id", "user_id", "object_key"
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))

@@ -6,6 +6,7 @@ Thin: parse the flags into `KpiParams`, check the scope, call the engine, render
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from typing import Any
 
@@ -111,7 +112,9 @@ def show_report(eng: Engine, params: KpiParams, name: str = "all", fmt: str = "t
 
     if fmt == "json":
         payload: dict[str, Any] = report if name == "all" else report[name]
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        # Indented for a person at a terminal; compact (and several times faster) in a pipe.
+        indent = 2 if sys.stdout.isatty() else None
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=indent))
     elif fmt == "csv":
         head = {k: v for k, v in report.items() if k not in KPI_NAMES}
         typer.echo(flat.to_csv({"report": head, **{n: report[n] for n in names}}), nl=False)

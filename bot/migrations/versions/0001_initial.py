@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:50:04.511190
+Create Date: 2026-11-27 08:04:58.616719
 """
 
 from __future__ import annotations
@@ -110,9 +110,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_event_partner_time", "event", ["partner_id", "occurred_at"], unique=False)
     op.create_index(
-        "ix_event_partner_type_time", "event", ["partner_id", "type", "occurred_at"], unique=False
+        "ix_event_partner_type_time",
+        "event",
+        ["partner_id", "type", "occurred_at", "object_key"],
+        unique=False,
     )
-    op.create_index("ix_event_type_time", "event", ["type", "occurred_at"], unique=False)
+    op.create_index(
+        "ix_event_type_time",
+        "event",
+        ["type", "occurred_at", "partner_id", "user_id", "object_key"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
