@@ -43,7 +43,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache: index probes stay in memory
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache; the OS caches the rest
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 

@@ -1,35 +1,51 @@
-"""Create or migrate the schema with Alembic; safe to run any number of times."""
+"""Create or migrate the schema with Alembic; safe to run any number of times.
+
+Every command checks the schema first, so the check is a single query against
+`alembic_version` compared with `HEAD_REVISION`; Alembic itself (slow to import) is loaded
+only when a migration has to run. A test keeps `HEAD_REVISION` equal to the newest file in
+`migrations/versions/`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+HEAD_REVISION = "0001"
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
 def head_revision() -> str | None:
+    """The newest revision according to the migration files themselves."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Migrate to `revision`; returns (before, after)."""
+    from alembic import command
+
     before = current_revision(engine)
     cfg = _config()
     with engine.begin() as conn:
@@ -40,5 +56,5 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
 
 def ensure_schema(engine: Engine) -> None:
     """Bring the schema to head when it is behind, so every command works on a new file."""
-    if current_revision(engine) != head_revision():
+    if current_revision(engine) != HEAD_REVISION:
         upgrade(engine)

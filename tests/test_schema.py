@@ -33,3 +33,9 @@ def test_cli_db_upgrade_twice_on_a_new_file(cli, tmp_path) -> None:
     second = cli("db", "upgrade", env={"PRM_DATABASE_URL": url})
     assert first.exit_code == 0 and "empty -> " in first.output
     assert second.exit_code == 0 and "already at" in second.output
+
+
+def test_head_constant_matches_the_migration_files() -> None:
+    from bot.schema import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION

@@ -119,5 +119,5 @@ def show_report(eng: Engine, params: KpiParams, name: str = "all", fmt: str = "t
         head = {k: v for k, v in report.items() if k not in KPI_NAMES}
         typer.echo(flat.to_csv({"report": head, **{n: report[n] for n in names}}), nl=False)
     else:
-        console = Console(highlight=False, width=None if Console().is_terminal else 120)
+        console = Console(highlight=False)
         console.print(tables.render(report, names))

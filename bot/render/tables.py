@@ -34,7 +34,8 @@ def header(report: dict[str, Any]) -> Text:
     period = report["period"]
     return Text.assemble(
         ("PRM KPIs", "bold"),
-        f" as of {report['as_of']}  ·  period [{period['from']}, {period['to']})  ·  ",
+        f" as of {report['as_of']}\n",
+        f"period [{period['from']}, {period['to']})  ·  ",
         (f"cohort {count(report['cohort_size'])} partners", "bold"),
     )
 
