@@ -1,0 +1,171 @@
+"""`import_path`: read a file, validate each row, write valid rows in batches, report.
+
+The only entry point the CLI, the demo and the benchmark use. The file is streamed; memory
+holds two batches of records (one being written, one being filled) plus the key lookups,
+whatever the file size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from bot.importer.errors import ImportFileError, RowRejected
+from bot.importer.kinds import KINDS
+from bot.importer.load import Batch, Writer, Written, bulk_writes, make_writer
+from bot.importer.readers import RowSource
+from bot.importer.report import ImportReport
+from bot.importer.validate import Lookups, load_lookups, make_validator
+
+DEFAULT_BATCH_SIZE = 5000
+
+RejectHook = Callable[[int, str], None]
+ProgressHook = Callable[[int, int], None]
+
+
+def check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ImportFileError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
+
+
+def check_file(path: Path) -> None:
+    if not path.exists():
+        raise ImportFileError(f"no such file: {path}")
+    if not path.is_file():
+        raise ImportFileError(f"not a file: {path}")
+
+
+class BatchPipeline:
+    """Writes batches on one background thread while the caller reads and validates the next.
+
+    Parsing and validating are Python work; writing is mostly waiting on SQLite's C code or
+    the PostgreSQL server, which releases the GIL. Overlapping the two makes a large import
+    about a fifth faster. The connection lives entirely on the worker thread (a SQLAlchemy
+    connection must not be used from two threads), at most one batch is in flight, and
+    batches commit one after another in file order, each in its own transaction.
+    """
+
+    def __init__(self, engine: Engine, kind: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prm-import")
+        self._stack = ExitStack()
+        self._writer: Writer | None = None
+        self._pending: Future[Written] | None = None
+        try:
+            self.lookups = self._pool.submit(self._open, engine, kind).result()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, engine: Engine, kind: str) -> Lookups:
+        conn = self._stack.enter_context(engine.connect())
+        self._stack.enter_context(bulk_writes(conn))
+        writer = make_writer(conn, kind)
+        lookups = load_lookups(conn, kind)
+        conn.rollback()  # end the read; each batch is its own transaction
+        self._writer = writer
+        return lookups
+
+    def submit(self, batch: Batch) -> Written | None:
+        """Start writing `batch` (which the caller must not touch again).
+
+        Returns what the previous batch did, waiting for it first; its exception, if any,
+        is raised here.
+        """
+        done = self.wait()
+        assert self._writer is not None
+        self._pending = self._pool.submit(self._writer.write, batch)
+        return done
+
+    def wait(self) -> Written | None:
+        pending, self._pending = self._pending, None
+        return None if pending is None else pending.result()
+
+    def close(self) -> None:
+        """Let the batch in flight finish (it commits or rolls back whole), then disconnect."""
+        try:
+            self._pool.submit(self._stack.close).result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def import_path(
+    engine: Engine,
+    kind: str,
+    path: Path,
+    tz: ZoneInfo,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_reject: RejectHook | None = None,
+    progress: ProgressHook | None = None,
+) -> ImportReport:
+    """Import `path` as `kind` (partners, users, assets or events) into `engine`'s database.
+
+    Raises `ImportFileError`, with nothing stored, when the kind is unknown, the file is
+    missing or unreadable, or a CSV header lacks a required column (a read error part-way
+    raises it too, after the batches before it were committed). Otherwise every row is stored,
+    counted as a duplicate, or rejected: `on_reject(line, reason)` is called for each
+    rejection (on the calling thread), `progress(bytes_read, file_size)` after each batch.
+    Batches are committed one by one, so a database failure part-way leaves whole batches
+    behind and raises; re-running the import is safe and finishes the job.
+    """
+    check_kind(kind)
+    check_file(path)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    try:
+        source = RowSource(path, KINDS[kind])
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+    report = ImportReport(kind=kind, path=path)
+
+    def reject(line: int, reason: str) -> None:
+        report.reject(line, reason)
+        if on_reject is not None:
+            on_reject(line, reason)
+
+    def account(done: Written | None) -> None:
+        if done is None:
+            return
+        report.inserted += done.inserted
+        report.updated += done.updated
+        report.duplicates += done.duplicates
+        for line, reason in done.refused:
+            reject(line, reason)
+
+    with source:
+        pipeline = BatchPipeline(engine, kind)
+        try:
+            validate = make_validator(kind, tz, pipeline.lookups)
+            batch: Batch = []
+            try:
+                for line, fields, error in source:
+                    report.read += 1
+                    if error is None:
+                        try:
+                            batch.append((line, validate(fields)))  # type: ignore[arg-type]
+                        except RowRejected as exc:
+                            error = exc.reason
+                        else:
+                            if len(batch) >= batch_size:
+                                account(pipeline.submit(batch))
+                                batch = []
+                                if progress is not None:
+                                    progress(source.bytes_read, source.size)
+                            continue
+                    reject(line, error)
+            except OSError as exc:
+                raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            if batch:
+                account(pipeline.submit(batch))
+            account(pipeline.wait())
+            if progress is not None:
+                progress(source.bytes_read, source.size)
+        finally:
+            pipeline.close()
+    return report
