@@ -120,4 +120,6 @@ def show_report(eng: Engine, params: KpiParams, name: str = "all", fmt: str = "t
         typer.echo(flat.to_csv({"report": head, **{n: report[n] for n in names}}), nl=False)
     else:
         console = Console(highlight=False)
+        if not console.is_terminal:  # a pipe or a file: wide enough for every table
+            console = Console(highlight=False, width=110)
         console.print(tables.render(report, names))

@@ -136,7 +136,7 @@ class KpiParams:
         `last` ("30d", "12w", "3m") sets from = to − that span; it excludes `period_from`.
         """
         tz = tz or ZoneInfo("UTC")
-        as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
+        as_of = (as_of or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
         to = (period_to or as_of).astimezone(UTC)
         if last is not None:
             if period_from is not None:

@@ -42,19 +42,21 @@ def header(report: dict[str, Any]) -> Text:
 
 def funnel(obj: dict[str, Any]) -> RenderableType:
     table = Table()
-    for col in ("step", "reached", "step rate", "cumulative", "stuck here", "median days stuck"):
-        table.add_column(col, justify="left" if col == "step" else "right")
+    table.add_column("step", no_wrap=True)
+    for col in ("reached", "step rate", "cumulative", "stuck here", "median days stuck"):
+        table.add_column(col, justify="right")
     for step in obj["steps"]:
-        marker = " ◀ bottleneck" if step["key"] == obj["bottleneck"] else ""
+        is_bottleneck = step["key"] == obj["bottleneck"]
         table.add_row(
-            step["key"] + marker,
+            step["key"] + (" ◀" if is_bottleneck else ""),
             count(step["reached"]),
             pct(step["step_rate"]),
             pct(step["cumulative_rate"]),
             count(step["stuck"]),
             days(step.get("stuck_median_days")),
+            style="bold yellow" if is_bottleneck else None,
         )
-    return Group(table, Text.assemble(("Bottleneck: ", "bold"), obj["bottleneck"] or NULL))
+    return Group(table, Text.assemble(("◀ Bottleneck: ", "bold"), obj["bottleneck"] or NULL))
 
 
 def content(obj: dict[str, Any]) -> RenderableType:
