@@ -15,10 +15,10 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from bot.cli.common import engine, fail, settings
-from bot.kpi import KPI_NAMES, KpiParams, Scope, build_report, compute
+from bot.kpi import KPI_NAMES, KpiParams, Scope, compute
 from bot.kpi.lookup import ScopeError, check_scope
 from bot.kpi.params import parse_active_types, parse_journey
-from bot.kpi.registry import report_header
+from bot.kpi.registry import build_report_concurrently, report_header
 from bot.render import flat, tables
 from bot.timeutil import TimeParseError, parse_user_instant
 
@@ -103,12 +103,12 @@ def show_report(eng: Engine, params: KpiParams, name: str = "all", fmt: str = "t
             check_scope(conn, params.scope)
         except ScopeError as exc:
             fail(str(exc))
-        if name == "all":
-            report = build_report(conn, params)
-            names = KPI_NAMES
-        else:
+        if name != "all":
             report = {**report_header(conn, params), name: compute(name, conn, params)}
-            names = (name,)
+            names: tuple[str, ...] = (name,)
+    if name == "all":
+        report = build_report_concurrently(eng, params)
+        names = KPI_NAMES
 
     if fmt == "json":
         payload: dict[str, Any] = report if name == "all" else report[name]

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-import psycopg
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, delete, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
@@ -158,6 +157,8 @@ class EventWriter:
         """Inside the caller's transaction: store the batch, return how many rows were new."""
         if not self.staged:
             return len(self.conn.execute(self.stmt, [record for _, record in batch]).all())
+        import psycopg  # only PostgreSQL stages batches; SQLite users never load the driver
+
         driver = self.conn.connection.driver_connection
         try:
             with driver.cursor() as cur, cur.copy(_PG_COPY) as copy:  # type: ignore[union-attr]

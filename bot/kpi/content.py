@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, func, literal, select
 
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, cohort_where, in_period, rate
@@ -55,22 +55,23 @@ def content(conn: Connection, params: KpiParams) -> dict[str, Any]:
     onboarding_keys = (
         select(A.c.key).join(T, T.c.asset_id == A.c.id).where(T.c.tag == ONBOARDING_TAG)
     )
+    # A LIMIT 1 probe per partner on (partner, type, time, object). Written as a scalar
+    # subquery because PostgreSQL would turn EXISTS into a semi-join scanning every download.
+    first_onboarding_download = (
+        select(literal(1))
+        .where(
+            E.c.partner_id == P.c.id,
+            E.c.type == DOWNLOAD,
+            E.c.occurred_at < params.as_of,
+            E.c.object_key.in_(onboarding_keys),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
     reached_onboarding = conn.execute(
         select(func.count())
         .select_from(P)
-        .where(
-            cohort_where(params),
-            exists(
-                select(1).where(
-                    and_(
-                        E.c.partner_id == P.c.id,
-                        E.c.type == DOWNLOAD,
-                        E.c.occurred_at < params.as_of,
-                        E.c.object_key.in_(onboarding_keys),
-                    )
-                )
-            ),
-        )
+        .where(cohort_where(params), first_onboarding_download.is_not(None))
     ).scalar_one()
 
     return {
