@@ -107,9 +107,7 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         Index("ix_event_partner_type_time", "partner_id", "type", "occurred_at", "object_key"),
         Index("ix_event_partner_time", "partner_id", "occurred_at"),
-        Index(
-            "ix_event_type_time", "type", "occurred_at", "partner_id", "user_id", "object_key"
-        ),
+        Index("ix_event_type_time", "type", "occurred_at", "partner_id", "user_id", "object_key"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
@@ -125,3 +123,21 @@ class Event(SQLModel, table=True):
     )
     object_key: str | None = Field(default=None, sa_column=Column(String(128)))
     amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 4)))
+
+
+class PartnerFirstEvent(SQLModel, table=True):
+    """When each partner first did each kind of thing: a rollup of `event`.
+
+    Kept by database triggers on every insert into `event` (whoever writes it), so it can
+    never disagree with the log. The first X before any `as_of` is this first X when it is
+    earlier than `as_of`, so the journey and activation read one small row per partner and
+    type instead of probing millions of events.
+    """
+
+    __tablename__ = "partner_first_event"
+
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True)
+    )
+    type: str = Field(sa_column=Column(String(32), primary_key=True))
+    first_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

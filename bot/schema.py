@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def _config() -> Config:
@@ -52,6 +52,16 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return before, current_revision(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Step back to `revision` (for tests and emergencies; data in dropped tables is lost)."""
+    from alembic import command
+
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, insert, inspect, select, text
 from sqlmodel import SQLModel
 
-from bot.schema import current_revision, head_revision, upgrade
+from bot.models import Event, PartnerFirstEvent
+from bot.schema import current_revision, downgrade, head_revision, upgrade
+from tests.builders import Store
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
@@ -39,3 +47,74 @@ def test_head_constant_matches_the_migration_files() -> None:
     from bot.schema import HEAD_REVISION
 
     assert head_revision() == HEAD_REVISION
+
+
+def _rollup(engine: Engine) -> set[tuple]:
+    with engine.connect() as conn:
+        return set(
+            conn.execute(text("SELECT partner_id, type, first_at FROM partner_first_event")).all()
+        )
+
+
+def _grouped(engine: Engine) -> set[tuple]:
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                text(
+                    "SELECT partner_id, type, min(occurred_at) FROM event GROUP BY partner_id, type"
+                )
+            ).all()
+        )
+
+
+def test_first_event_rollup_follows_every_insert(engine: Engine) -> None:
+    store = Store(engine).partner("acme").partner("globex")
+    store.user("a", "acme").user("g", "globex")
+    store.event("user.login", "2026-05-01T00:00:00Z", "acme", "a")
+    store.event("user.login", "2026-04-01T00:00:00+09:00", "acme", "a")  # earlier: replaces
+    store.event("user.login", "2026-06-01T00:00:00Z", "acme", "a")  # later: ignored
+    store.event("deal.won", "2026-02-01T00:00:00Z", "globex", "g", "d1")
+    with engine.begin() as conn:  # a multi-row statement, as the importer sends
+        conn.execute(
+            insert(Event),
+            [
+                {
+                    "event_id": f"bulk{i}",
+                    "occurred_at": utc(2026, 1, i + 1),
+                    "type": "deal.won",
+                    "partner_id": 2,
+                    "user_id": 2,
+                    "object_key": "d",
+                }
+                for i in range(3)
+            ],
+        )
+    assert _rollup(engine) == _grouped(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(PartnerFirstEvent)).all()
+    firsts = {(r.partner_id, r.type): r.first_at for r in rows}
+    assert firsts == {
+        (1, "user.login"): utc(2026, 3, 31, 15),
+        (2, "deal.won"): utc(2026, 1, 1),
+    }
+
+
+def test_upgrade_backfills_the_rollup_from_existing_events(engine: Engine) -> None:
+    store = Store(engine).partner("acme")
+    store.user("a", "acme")
+    store.event("user.login", "2026-05-01T00:00:00Z", "acme", "a")
+    store.event("lead.registered", "2026-03-01T00:00:00Z", "acme", "a", "l1")
+    downgrade(engine, "0001")
+    with engine.begin() as conn:  # events written while the rollup did not exist
+        conn.execute(
+            insert(Event).values(
+                event_id="old",
+                occurred_at=utc(2025, 1, 1),
+                type="user.login",
+                partner_id=1,
+                user_id=1,
+            )
+        )
+    upgrade(engine)
+    assert _rollup(engine) == _grouped(engine)
+    assert len(_rollup(engine)) == 2

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from bot.kpi.params import KpiParams
-from bot.kpi.sql import E, P, cohort_where, in_period, rate
+from bot.kpi.sql import E, F, P, cohort_where, in_period, rate
 
 DEAL = "deal.registered"
 
@@ -23,9 +23,7 @@ def deals(conn: Connection, params: KpiParams) -> dict[str, Any]:
         .scalar_subquery()
     )
     first_ever = (
-        select(func.min(E.c.occurred_at))
-        .where(E.c.partner_id == P.c.id, E.c.type == DEAL)
-        .scalar_subquery()
+        select(F.c.first_at).where(F.c.partner_id == P.c.id, F.c.type == DEAL).scalar_subquery()
     )
     rows = sorted(
         conn.execute(

@@ -1,8 +1,9 @@
 """KPI 1, `funnel`: how far each partner has come along the journey, and where it stalls.
 
-SQL returns one row per cohort partner with the first-completion time of every step (an
-index-backed MIN probe per partner and step); Python turns those per-partner times into
-reached/stuck counts. No event is ever loaded.
+SQL returns, per cohort partner, its signing time, its first user registration and the
+first time of each journey event type (from the trigger-kept `partner_first_event`
+rollup); Python turns those per-partner times into reached/stuck counts. No event is
+ever loaded.
 """
 
 from __future__ import annotations
@@ -13,30 +14,10 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import Connection, func, select
 
 from bot.kpi.params import JourneyStep, KpiParams
-from bot.kpi.sql import E, P, U, cohort_where, rate
-
-
-def _first_completion(step: JourneyStep, params: KpiParams) -> ColumnElement[Any]:
-    if step.source == "signed":
-        return P.c.signed_at
-    if step.source == "registered":
-        return (
-            select(func.min(U.c.registered_at))
-            .where(U.c.partner_id == P.c.id, U.c.registered_at < params.as_of)
-            .scalar_subquery()
-        )
-    return (
-        select(func.min(E.c.occurred_at))
-        .where(
-            E.c.partner_id == P.c.id,
-            E.c.type == step.event_type,
-            E.c.occurred_at < params.as_of,
-        )
-        .scalar_subquery()
-    )
+from bot.kpi.sql import P, U, cohort_where, first_events, rate
 
 
 @dataclass(frozen=True)
@@ -50,23 +31,36 @@ class PartnerProgress:
 
 def partner_progress(conn: Connection, params: KpiParams) -> list[PartnerProgress]:
     """Per cohort partner, the deepest journey step reached before as_of."""
-    columns = [
-        _first_completion(step, params).label(f"s{i}") for i, step in enumerate(params.journey)
-    ]
-    rows = sorted(
-        conn.execute(select(P.c.key, *columns).where(cohort_where(params))).all(),
-        key=lambda r: r.key,
+    first_registered = (
+        select(U.c.partner_id, func.min(U.c.registered_at).label("first_at"))
+        .where(U.c.registered_at < params.as_of)
+        .group_by(U.c.partner_id)
+        .subquery("first_registered")
     )
+    partners = conn.execute(
+        select(P.c.key, P.c.signed_at, first_registered.c.first_at)
+        .select_from(P.outerjoin(first_registered, first_registered.c.partner_id == P.c.id))
+        .where(cohort_where(params))
+    ).all()
+    event_types = [s.event_type for s in params.journey if s.event_type]
+    firsts = first_events(conn, params, event_types)
+
     progress = []
-    for row in rows:
-        times: list[datetime | None] = list(row[1:])
+    for key, signed_at, registered_at in sorted(partners, key=lambda r: r.key):
+        done = firsts.get(key, {})
         depth, latest = -1, None
-        for when in times:
+        for step in params.journey:
+            if step.source == "signed":
+                when = signed_at
+            elif step.source == "registered":
+                when = registered_at
+            else:
+                when = done.get(step.source)
             if when is None:
                 break
             depth += 1
             latest = when if latest is None or when > latest else latest
-        progress.append(PartnerProgress(row.key, depth, latest))
+        progress.append(PartnerProgress(key, depth, latest))
     return progress
 
 

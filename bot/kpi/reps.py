@@ -6,6 +6,7 @@ Python reshapes the per-rep rows into averages, the top-20 % share and the coach
 
 from __future__ import annotations
 
+import heapq
 import math
 import statistics
 from typing import Any
@@ -41,19 +42,24 @@ def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:
         .outerjoin(per_user, per_user.c.user_id == U.c.id)
         .where(cohort_where(params), U.c.registered_at < params.period_to)
     ).all()
-    people = sorted(
-        ({"key": k, "partner_key": pk, "leads": int(n), "deals": int(d)} for k, pk, n, d in rows),
-        key=lambda r: r["key"],
-    )
-    for rep in people:
-        rep["conversion"] = rate(rep["deals"], rep["leads"])
+    # Plain tuples sort natively by rep key (code point order, whatever the collation).
+    people = [
+        {
+            "key": key,
+            "partner_key": partner_key,
+            "leads": leads,
+            "deals": deals,
+            "conversion": deals / leads if leads else None,
+        }
+        for key, partner_key, leads, deals in sorted(tuple(row) for row in rows)
+    ]
     flag_coaching(people, params.coaching_min_leads, params.coaching_ratio)
 
     count = len(people)
+    deal_counts = [r["deals"] for r in people]
     total_leads = sum(r["leads"] for r in people)
-    total_deals = sum(r["deals"] for r in people)
-    top_n = math.ceil(0.2 * count)
-    top_deals = sum(sorted((r["deals"] for r in people), reverse=True)[:top_n])
+    total_deals = sum(deal_counts)
+    top_deals = sum(heapq.nlargest(math.ceil(0.2 * count), deal_counts))
     return {
         "per_rep_leads": rate(total_leads, count),
         "per_rep_deals": rate(total_deals, count),

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, select, true
 
 from bot.kpi.params import KpiParams
-from bot.models import EVENT_TYPES, Event, Partner, PartnerUser
+from bot.models import EVENT_TYPES, Event, Partner, PartnerFirstEvent, PartnerUser
 
 P = Partner.__table__
 U = PartnerUser.__table__
 E = Event.__table__
+F = PartnerFirstEvent.__table__  # first time per partner and event type (trigger-kept)
 
 
 def cohort_where(params: KpiParams) -> ColumnElement[bool]:
@@ -66,3 +67,24 @@ def partner_active_between(
 def rate(numerator: int, denominator: int) -> float | None:
     """A fraction, unrounded; null (None) where the divisor is 0."""
     return numerator / denominator if denominator else None
+
+
+def first_events(
+    conn: Connection, params: KpiParams, types: list[str]
+) -> dict[str, dict[str, datetime]]:
+    """Per cohort partner key: {event type: first occurrence before as_of}.
+
+    Reads the trigger-kept rollup: the first X before as_of is the first X ever, when that
+    is earlier than as_of.
+    """
+    found: dict[str, dict[str, datetime]] = {}
+    if not types:
+        return found
+    rows = conn.execute(
+        select(P.c.key, F.c.type, F.c.first_at)
+        .join(P, P.c.id == F.c.partner_id)
+        .where(cohort_where(params), F.c.type.in_(types), F.c.first_at < params.as_of)
+    )
+    for key, type_, first_at in rows:
+        found.setdefault(key, {})[type_] = first_at
+    return found
