@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 
 import bot.importer.report
+import bot.importer.run
 from bot.importer import ImportFileError, ImportReport, import_path
 from bot.models import Asset, AssetTag, Event, Partner, PartnerUser
 from tests.builders import Store
@@ -690,3 +691,27 @@ def test_cli_missing_column_exits_2_and_stores_nothing(cli, engine: Engine, tmp_
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
     assert count(engine, Partner) == 0
+
+
+def test_large_event_import_refreshes_postgres_visibility(
+    engine: Engine, world: Store, tmp_path, monkeypatch
+):
+    """Index-only KPI scans need the visibility map: a big import vacuums at once."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("VACUUM is PostgreSQL's")
+    monkeypatch.setattr(bot.importer.run, "VACUUM_AFTER_ROWS", 2)
+    path = write(
+        tmp_path,
+        "events.csv",
+        csv_text(
+            EVENT_HEADER,
+            "v1,2026-04-01T00:00:00Z,user.login,acme,acme-a,,",
+            "v2,2026-04-02T00:00:00Z,user.login,acme,acme-a,,",
+        ),
+    )
+    assert counts(run(engine, "events", path)) == (2, 2, 0, 0, 0)
+    with engine.connect() as conn:
+        vacuumed = conn.exec_driver_sql(
+            "SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'event'"
+        ).scalar()
+    assert vacuumed

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, delete, select
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, delete, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
@@ -291,3 +291,11 @@ Writer = EventWriter | EntityWriter
 
 def make_writer(conn: Connection, kind: str) -> Writer:
     return EventWriter(conn) if kind == "events" else EntityWriter(conn, kind)
+
+
+def vacuum_events(engine: Engine) -> None:
+    """`VACUUM (ANALYZE) event` on PostgreSQL (outside a transaction); nothing on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) event")
