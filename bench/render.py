@@ -1,0 +1,284 @@
+"""Markdown for people: the stored benchmark results as tables, and docs/performance.md.
+
+Rendering reads only the JSON that `run.py` stored under bench/data/, re-attaching the
+(possibly re-run) pandas baseline, so the document always matches the newest figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from common import CROSS_AS_OF, CROSS_SCOPES, CROSS_ZONES, DATA, END, SIZES, TARGETS, data_folder
+from pandas_baseline import compare_reports
+
+from bot.kpi import KPI_NAMES
+
+
+def with_baseline(result: dict[str, Any]) -> dict[str, Any]:
+    """Attach the (cached) pandas figures, the ratio and the report differences.
+
+    Done again at render time, so an improved baseline re-run with `--pandas` updates every
+    stored result without re-importing.
+    """
+    meta = result["meta"]
+    folder = data_folder(result["size"], meta["seed"])
+    baseline = json.loads((folder / "pandas.json").read_text())
+    engine_json = DATA / f"prm-{result['size']}-{result['backend']}.json"
+    engine_report = json.loads(engine_json.read_text())
+    pandas_report = json.loads(Path(baseline["report"]).read_text())
+    wall = result["kpi_all"]["wall_s"]
+    return {
+        **result,
+        "diffs": compare_reports(engine_report, pandas_report),
+        "pandas": {k: v for k, v in baseline.items() if k != "report"},
+        "ratio": baseline["total_s"] / wall,
+        "ratio_compute": baseline["compute_s"] / wall,
+    }
+
+
+def render_crosschecks() -> str:
+    lines = []
+    for path in sorted(DATA.glob("crosscheck-*-*.json")):
+        r = json.loads(path.read_text())
+        bad = [c for c in r["cases"] if c["diffs"]]
+        lines.append(
+            f"- {r['size']} / {r['backend']}: {len(r['cases'])} cases "
+            f"({len(CROSS_ZONES)} zones × {len(CROSS_AS_OF)} as-of instants × "
+            f"{len(CROSS_SCOPES)} scopes), {len(bad)} with differences"
+        )
+        for case in bad:
+            lines += [f"  - {case['case']}: `{d}`" for d in case["diffs"][:5]]
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    pg = "n/a"
+    try:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres") as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            pg = str(row[0]) if row else "n/a"
+    except psycopg.Error:
+        pass
+    return {
+        "cpu": model,
+        "nproc": str(os.cpu_count()),
+        "memory": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": pg,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+
+
+def load_results() -> list[dict[str, Any]]:
+    order = {s: i for i, s in enumerate(SIZES)}
+    found = [with_baseline(json.loads(p.read_text())) for p in DATA.glob("result-*-*.json")]
+    return sorted(found, key=lambda r: (order.get(r["size"], 9), r["backend"]))
+
+
+def _mark(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def render_tables(results: list[dict[str, Any]]) -> str:
+    lines: list[str] = []
+    sizes = {r["size"]: r["meta"] for r in results}
+    lines += [
+        "| size | partners | users | events | CSV MB | generation s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for size, meta in sizes.items():
+        c = meta["counts"]
+        lines.append(
+            f"| {size} | {c['partners']:,} | {c['users']:,} | {c['events']:,} "
+            f"| {meta['csv_mb']:.1f} | {meta['generate_s']:.1f} |"
+        )
+    lines += [
+        "",
+        "Import (`bot.importer.import_path`, batch 5,000, fresh database):",
+        "",
+        "| size | backend | events | events s | events/s | all four files s |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ev = r["import"]["events"]
+        lines.append(
+            f"| {r['size']} | {r['backend']} | {ev['rows']:,} | {ev['seconds']:.1f} "
+            f"| {ev['rows_per_s']:,.0f} | {r['import_total_s']:.1f} |"
+        )
+    names = [*KPI_NAMES, "build_report", "build_report_concurrently"]
+    lines += [
+        "",
+        "KPI latency in-process (`bot.kpi.compute` on one connection, median, ms):",
+        "",
+        "| size | backend | " + " | ".join(names) + " |",
+        "|---|---|" + "---:|" * len(names),
+    ]
+    for r in results:
+        cells = " | ".join(
+            f"{r['kpi_s'][n] * 1000:,.0f}" if n in r["kpi_s"] else "—" for n in names
+        )
+        lines.append(f"| {r['size']} | {r['backend']} | {cells} |")
+    lines += [
+        "",
+        "`prm kpi all --format json` end to end (subprocess; median wall, peak RSS) against"
+        " the pandas baseline (read CSVs + compute, in its own process):",
+        "",
+        "| size | backend | prm wall s | prm peak RSS MB | startup s (RSS MB) | pandas total s "
+        "| pandas compute s | pandas process s | pandas RSS MB | pandas / prm | measured |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        k, p = r["kpi_all"], r["pandas"]
+        lines.append(
+            f"| {r['size']} | {r['backend']} | {k['wall_s']:.2f} | {k['rss_mb']:.0f} "
+            f"| {k['startup_s']:.2f} ({k['startup_rss_mb']:.0f}) | {p['total_s']:.2f} "
+            f"| {p['compute_s']:.2f} | {p['wall_s']:.2f} "
+            f"| {p['rss_mb']:.0f} | {r['ratio']:.1f}× | {r['measured_at'][11:16]} UTC |"
+        )
+    before = [r for r in results if "kpi_all_before_analyze" in r]
+    if before:
+        lines += [
+            "",
+            "PostgreSQL straight after the import, before `ANALYZE` (one run):",
+            "",
+            "| size | prm wall s | after ANALYZE s |",
+            "|---|---:|---:|",
+        ]
+        for r in before:
+            lines.append(
+                f"| {r['size']} | {r['kpi_all_before_analyze']['wall_s']:.2f} "
+                f"| {r['kpi_all']['wall_s']:.2f} |"
+            )
+    lines += [
+        "",
+        "Targets (stated for L; shown for every size measured):",
+        "",
+        "| size | backend | kpi all ≤ 2 s | RSS ≤ 400 MB | ≥ 10× pandas | import ≥ 30k ev/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['size']} | {r['backend']} "
+            f"| {_mark(r['kpi_all']['wall_s'] <= TARGETS['kpi_all_s'])} "
+            f"| {_mark(r['kpi_all']['rss_mb'] <= TARGETS['rss_mb'])} "
+            f"| {_mark(r['ratio'] >= TARGETS['pandas_ratio'])} "
+            f"| {_mark(r['import']['events']['rows_per_s'] >= TARGETS['import_eps'])} |"
+        )
+    lines += [
+        "",
+        "Engine vs pandas baseline (the spec's keys, plus the funnel's documented"
+        " `stuck_median_days` / `stuck_max_days`), for the benchmark's question:",
+        "",
+    ]
+    for r in results:
+        diffs = r["diffs"]
+        head = f"- {r['size']} / {r['backend']}: {len(diffs)} difference(s)"
+        lines.append(head + (":" if diffs else ""))
+        lines += [f"  - `{d}`" for d in diffs[:15]]
+        if len(diffs) > 15:
+            lines.append(f"  - … {len(diffs) - 15} more")
+    if cross := render_crosschecks():
+        lines += ["", "and across zones, as-of instants and scopes (`--crosscheck`):", "", cross]
+    return "\n".join(lines)
+
+
+DOC_INTRO = """# Performance
+
+Measured with `bench/run.py`; every figure below comes from a run on the machine described,
+none is estimated. Re-run with:
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/run.py --sizes S,M,L --backends sqlite,postgresql \\
+        --write docs/performance.md
+
+What is measured:
+
+- **Data**: `bot.demo.generate` (the `prm demo generate` generator), fixed seed, end
+  `{end}`, cached under `bench/data/`. S = 20 partners, M = 1,000, L = 10,000.
+- **Import**: the four files through `bot.importer.import_path` into a fresh database
+  (SQLite file deleted; PostgreSQL database `prm_bench` dropped and recreated), UTC.
+- **KPI latency**: each KPI via `bot.kpi.compute` on one open connection, as of `{end}`,
+  default 30-day period; median of {runs} runs (warm caches).
+- **End to end**: `prm kpi all --format json --as-of {end}` as a subprocess (stdout to a
+  file): wall time (median of {runs}) and peak RSS of that process (`wait4`). "Startup" is
+  `prm --help` — interpreter and imports, paid by every invocation.
+- **pandas baseline**: `bench/pandas_baseline.py`, what an analyst would write: read the
+  four CSVs, parse timestamps, compute all five KPIs per `kpi-spec.md` (UTC, same as_of,
+  default period). "total" includes CSV reading and parsing (not interpreter start);
+  "compute" excludes them. The ratio is pandas total / `prm kpi all` wall.
+- PostgreSQL is measured after an explicit database-wide `ANALYZE` (what autovacuum does
+  shortly after a bulk load); the run straight after the import — what a user gets right
+  after `prm import` — is shown separately.
+"""
+
+
+DOC_NOTES = """## Reading the figures
+
+- `prm kpi all` wall time = interpreter start and imports ("startup", the same at every
+  size) + the queries (`build_report`, in-process table) + JSON encoding of the report
+  (at L the `reps` list alone has ~100k entries). At S and M startup is most of it, which is
+  also why pandas "wins" there: its figure excludes its own interpreter start.
+- On PostgreSQL the importer itself runs `VACUUM (ANALYZE) event` after a large events
+  file (its cost is inside the import time); the before/after table shows what the bench's
+  further database-wide `ANALYZE` still changes.
+- The machine has two cores and was shared with other work during most runs, so figures
+  can move by 10–30 % between runs (medians of {runs} runs are shown). A row measured
+  later than its import was re-timed on the same imported database (`--reuse`) at a quiet
+  moment; its import figures are from the full run.
+"""
+
+
+def time_split(results: list[dict[str, Any]]) -> str:
+    """Where `prm kpi all`'s time goes, per size and backend (derived, not measured twice)."""
+    lines = [
+        "| size | backend | startup s | queries s² | rest s (JSON, connect)¹ |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in results:
+        k = r["kpi_all"]
+        q = r["kpi_s"].get("build_report_concurrently", r["kpi_s"]["build_report"])
+        rest = k["wall_s"] - k["startup_s"] - q
+        lines.append(
+            f"| {r['size']} | {r['backend']} | {k['startup_s']:.2f} | {q:.2f} | {rest:.2f} |"
+        )
+    lines.append(
+        "\n¹ derived as wall − startup − queries; small negatives are timing noise."
+        "\n² `build_report_concurrently` (what `prm kpi all` calls) where measured, else"
+        " `build_report`."
+    )
+    return "\n".join(lines)
+
+
+def render_doc(results: list[dict[str, Any]], runs: int) -> str:
+    m = machine()
+    intro = DOC_INTRO.format(end=END.isoformat(), runs=runs)
+    machine_lines = "\n".join(f"- {k}: {v}" for k, v in m.items())
+    return (
+        f"{intro}\n## Machine\n\n{machine_lines}\n\n## Results\n\n{render_tables(results)}\n"
+        f"\nWhere the end-to-end time goes:\n\n{time_split(results)}\n\n"
+        f"{DOC_NOTES.format(runs=runs)}"
+    )
