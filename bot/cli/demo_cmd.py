@@ -7,6 +7,9 @@ instead, for importing elsewhere or for the benchmark.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +24,7 @@ from bot.demo.generator import (
     end_of_minute_before,
     generate,
 )
-from bot.kpi import KpiParams
-from bot.kpi.params import parse_active_types, parse_journey
+from bot.kpi.params import params_from_settings
 from bot.timeutil import TimeParseError, parse_user_instant, to_local_iso
 
 DEFAULT_DEMO_DB = Path("prm-demo.db")
@@ -36,6 +38,13 @@ app = typer.Typer(
 
 def _status(message: str) -> None:
     err_console.print(message, markup=False)
+
+
+def _venv_prm() -> str:
+    """The `prm` beside this interpreter (as `make demo` runs it), as short as it can be."""
+    script = Path(sys.executable).parent / "prm"
+    relative = os.path.relpath(script)
+    return relative if len(relative) < len(str(script)) else str(script)
 
 
 @app.callback()
@@ -61,14 +70,7 @@ def demo(
     now = datetime.now(UTC).replace(microsecond=0)  # whole seconds: the hint can repeat it
     end = end_of_minute_before(now)
     try:
-        params = KpiParams.build(
-            as_of=now,
-            tz=conf.tz,
-            journey=parse_journey(conf.journey_steps),
-            active_types=parse_active_types(conf.active_event_types),
-            coaching_min_leads=conf.coaching_min_leads,
-            coaching_ratio=conf.coaching_ratio,
-        )
+        params = params_from_settings(conf, as_of=now)
     except ValueError as exc:
         fail(str(exc))
     _status(f"building {db}: {partners} partners, seed {seed}, data up to {end:%Y-%m-%d %H:%M} UTC")
@@ -86,9 +88,10 @@ def demo(
         fail(str(exc))
     show_report(built.engine, params)
     built.engine.dispose()  # closes the file cleanly: no -wal/-shm left beside it
+    prm = "prm" if shutil.which("prm") else _venv_prm()
     typer.echo(
-        f"\nExplore it: PRM_DATABASE_URL={built.url} prm kpi reps --partner {ARTICLE_PARTNER_KEY}"
-        f"\n            PRM_DATABASE_URL={built.url} prm kpi funnel --as-of "
+        f"\nExplore it: PRM_DATABASE_URL={built.url} {prm} kpi reps --partner {ARTICLE_PARTNER_KEY}"
+        f"\n            PRM_DATABASE_URL={built.url} {prm} kpi funnel --as-of "
         f"{to_local_iso(now, conf.tz)}"
     )
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from bot.cli.common import engine, fail, settings
 from bot.kpi import KPI_NAMES, KpiParams, Scope, compute
 from bot.kpi.lookup import ScopeError, check_scope
-from bot.kpi.params import parse_active_types, parse_journey
+from bot.kpi.params import params_from_settings
 from bot.kpi.registry import build_report_concurrently, report_header
 from bot.render import flat, tables
 from bot.timeutil import TimeParseError, parse_user_instant
@@ -72,12 +72,12 @@ def kpi(
             fail(f"{flag}: {exc}")
 
     try:
-        params = KpiParams.build(
+        params = params_from_settings(
+            conf,
             as_of=when("--as-of", as_of),
             period_from=when("--from", period_from),
             period_to=when("--to", period_to),
             last=last,
-            tz=tz,
             scope=Scope(
                 partner_key=partner,
                 manager_slack_id=manager,
@@ -85,10 +85,6 @@ def kpi(
                 signed_from=when("--signed-from", signed_from),
                 signed_to=when("--signed-to", signed_to),
             ),
-            journey=parse_journey(conf.journey_steps),
-            active_types=parse_active_types(conf.active_event_types),
-            coaching_min_leads=conf.coaching_min_leads,
-            coaching_ratio=conf.coaching_ratio,
         )
     except ValueError as exc:
         fail(str(exc))

@@ -8,10 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.models import EVENT_TYPES
 from bot.timeutil import days_before, months_before
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 DEFAULT_PERIOD_DAYS = 30
 RETENTION_MONTHS: tuple[int, ...] = (3, 6, 12)
@@ -157,6 +161,23 @@ class KpiParams:
             coaching_min_leads=coaching_min_leads,
             coaching_ratio=coaching_ratio,
         )
+
+
+def params_from_settings(settings: Settings, **question: Any) -> KpiParams:
+    """`KpiParams.build` with the configured zone, journey, activity types and coaching
+    thresholds; `question` carries what the asker chose (as_of, period, scope).
+
+    Every front end (CLI, demo, Slack, jobs) builds its parameters here, so a setting means
+    the same thing everywhere. Raises ValueError for a bad setting or question.
+    """
+    return KpiParams.build(
+        tz=settings.tz,
+        journey=parse_journey(settings.journey_steps),
+        active_types=parse_active_types(settings.active_event_types),
+        coaching_min_leads=settings.coaching_min_leads,
+        coaching_ratio=settings.coaching_ratio,
+        **question,
+    )
 
 
 def span_before(instant: datetime, span: str, tz: ZoneInfo) -> datetime:
