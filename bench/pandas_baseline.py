@@ -251,7 +251,8 @@ def _reps(cu: pd.DataFrame, in_period: pd.DataFrame, p_to: pd.Timestamp) -> dict
         "per_rep_leads": _rate(float(table["leads"].sum()), n),
         "per_rep_deals": _rate(float(total_deals), n),
         "active_reps": int(((table["leads"] > 0) | (table["deals"] > 0)).sum()),
-        "top20_deal_share": _rate(float(top), total_deals),
+        # Denominator: every cohort deal registration in the period, reps or not.
+        "top20_deal_share": _rate(float(top), int((in_period["type"] == "deal.registered").sum())),
         "reps": rows[
             ["key", "partner_key", "leads", "deals", "conversion", "needs_coaching"]
         ].to_dict("records"),

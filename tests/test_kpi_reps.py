@@ -204,6 +204,28 @@ def test_reps_are_users_registered_before_to_not_as_of(engine):
     assert result["top20_deal_share"] == pytest.approx(1.0)
 
 
+def test_top20_share_divides_by_every_deal_of_the_period(engine):
+    """Deals by users who are not reps still count in "all deals in the period"."""
+    s = Store(engine).partner("p", "2025-01-01")
+    s.user("r1", "p").user("r2", "p")
+    s.user("no-account", "p", None)  # never registered: not a rep
+    s.user("late", "p", "2026-04-05T00:00:00Z")  # registered after `to`: not a rep
+    activity(s, "p", "r1", 6, 5)
+    activity(s, "p", "r2", 4, 3)
+    activity(s, "p", "no-account", 0, 1)
+    activity(s, "p", "late", 0, 1)
+    result = reps(engine, params("2026-04-10", "2026-03-01", "2026-04-01"))
+    assert [r["key"] for r in result["reps"]] == ["r1", "r2"]
+    assert result["per_rep_deals"] == pytest.approx(8 / 2)  # reps' deals only
+    # top ⌈0.2 × 2⌉ = 1 rep: r1 with 5, of all 5 + 3 + 1 + 1 = 10 deals in the period
+    assert result["top20_deal_share"] == pytest.approx(0.5)
+    with engine.connect() as conn:
+        deals_registered = compute("deals", conn, params("2026-04-10", "2026-03-01", "2026-04-01"))[
+            "registered"
+        ]
+    assert deals_registered == 10
+
+
 def test_no_deals_means_null_share(engine):
     s = Store(engine).partner("p", "2025-01-01").user("r1", "p").user("r2", "p")
     activity(s, "p", "r1", 3, 0)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
 
-from bot.db import get_engine
+from bot.db import get_engine, redact
 from bot.schema import ensure_schema
 from bot.settings import Settings, get_settings
 
@@ -35,7 +35,15 @@ def settings() -> Settings:
 
 def engine(*, migrate: bool = True) -> Engine:
     """The configured database, with its schema brought to head unless told otherwise."""
-    eng = get_engine(settings().database_url)
+    url = settings().database_url
+    try:
+        eng = get_engine(url)
+    except Exception as exc:  # unparseable URL, unknown dialect, driver not installed …
+        fail(
+            f"bad PRM_DATABASE_URL {redact(url)!r}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'cannot use it'}; use sqlite:///FILE "
+            "or postgresql://USER@HOST:PORT/DB"
+        )
     if migrate:
         try:
             ensure_schema(eng)

@@ -60,11 +60,18 @@ def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:
     total_leads = sum(r["leads"] for r in people)
     total_deals = sum(deal_counts)
     top_deals = sum(heapq.nlargest(math.ceil(0.2 * count), deal_counts))
+    # "All deals in the period": every cohort deal registration, also those by users who
+    # are not reps (no account yet, or registered after `to`), as `deals.registered` counts.
+    all_deals = conn.execute(
+        select(func.count())
+        .select_from(E.join(P, P.c.id == E.c.partner_id))
+        .where(E.c.type == DEAL, in_period(params), cohort_where(params))
+    ).scalar_one()
     return {
         "per_rep_leads": rate(total_leads, count),
         "per_rep_deals": rate(total_deals, count),
         "active_reps": sum(1 for r in people if r["leads"] or r["deals"]),
-        "top20_deal_share": rate(top_deals, total_deals),
+        "top20_deal_share": rate(top_deals, int(all_deals)),
         "reps": people,
     }
 
