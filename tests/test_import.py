@@ -541,17 +541,37 @@ def test_columns_a_file_lacks_are_left_alone(engine: Engine, tmp_path):
 
 
 def test_same_key_twice_in_one_file_last_row_wins(engine: Engine, world: Store, tmp_path):
-    text = csv_text(USER_HEADER, "new,acme,First,f@x,,,", "new,globex,Second,,,,en")
+    text = csv_text(USER_HEADER, "new,acme,First,f@x,,,", "new,acme,Second,,,,en")
     report = run(engine, "users", write(tmp_path, "u.csv", text))
     assert counts(report) == (2, 1, 1, 0, 0)
-    assert users(engine)["new"] == ("globex", "Second", None, None, None, "en")
+    assert users(engine)["new"] == ("acme", "Second", None, None, None, "en")
 
 
-def test_user_moves_to_another_partner(engine: Engine, world: Store, tmp_path):
-    text = csv_text("key,partner_key", "acme-b,globex")
-    assert counts(run(engine, "users", write(tmp_path, "u.csv", text))) == (1, 0, 1, 0, 0)
-    assert users(engine)["acme-b"][0] == "globex"
+def test_a_user_cannot_move_to_another_partner(engine: Engine, world: Store, tmp_path):
+    text = csv_text(
+        "key,partner_key,name",
+        "acme-b,globex,Moved",  # stored under acme: refused
+        "acme-b,acme,Renamed",  # same partner: an update
+        "fresh,acme,New",
+        "fresh,globex,Moved too",  # moved within the file: refused too
+    )
+    report = run(engine, "users", write(tmp_path, "u.csv", text))
+    assert counts(report) == (4, 1, 1, 0, 2)
+    assert report.rejections == [
+        (
+            2,
+            "user 'acme-b' belongs to partner 'acme', not 'globex' "
+            "(a user cannot move to another partner)",
+        ),
+        (
+            5,
+            "user 'fresh' belongs to partner 'acme', not 'globex' "
+            "(a user cannot move to another partner)",
+        ),
+    ]
+    assert users(engine)["acme-b"][:2] == ("acme", "Renamed")
     assert users(engine)["acme-b"][2] == "acme-b@example.com"  # email untouched
+    assert users(engine)["fresh"][:2] == ("acme", "New")
 
 
 def test_asset_tags_are_replaced_on_reimport(engine: Engine, tmp_path):

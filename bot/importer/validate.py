@@ -68,11 +68,12 @@ def load_lookups(conn: Connection, kind: str) -> Lookups:
         for id_, key in conn.execute(select(Partner.id, Partner.key)):
             found.partner_ids[key] = id_
             found.partner_keys[id_] = key
-    if kind == "events":
+    if kind in ("users", "events"):
         for key, id_, partner_id in conn.execute(
             select(PartnerUser.key, PartnerUser.id, PartnerUser.partner_id)
         ):
             found.users[key] = (id_, partner_id)
+    if kind == "events":
         found.asset_keys.update(conn.execute(select(Asset.key)).scalars())
     return found
 
@@ -128,6 +129,7 @@ def partner_validator(tz: ZoneInfo) -> Validator:
 
 def user_validator(tz: ZoneInfo, lookups: Lookups) -> Validator:
     partner_ids = lookups.partner_ids
+    users = lookups.users
 
     def validate(fields: Fields) -> Record:
         key = _required(fields, "key", USER_WIDTHS)
@@ -135,6 +137,15 @@ def user_validator(tz: ZoneInfo, lookups: Lookups) -> Validator:
         partner_id = partner_ids.get(partner_key)
         if partner_id is None:
             raise RowRejected(f"unknown partner {partner_key!r}")
+        # A rep's events are stored under its partner: moving the user would split its
+        # history between two partners, so a new partner needs a new user key.
+        known = users.get(key)
+        if known is not None and known[1] != partner_id:
+            raise RowRejected(
+                f"user {key!r} belongs to partner {lookups.partner_keys[known[1]]!r}, not "
+                f"{partner_key!r} (a user cannot move to another partner)"
+            )
+        users[key] = (known[0] if known else 0, partner_id)
         record: Record = {"key": key, "partner_id": partner_id}
         _optional_texts(fields, ("name", "email", "slack_user_id", "locale"), USER_WIDTHS, record)
         if "registered_at" in fields:
