@@ -335,12 +335,13 @@ def run_cell(size: str, backend: str, args: argparse.Namespace) -> dict[str, Any
 
 def crosscheck(size: str, backend: str, args: argparse.Namespace) -> dict[str, Any]:
     """The engine against the baseline beyond the benchmark's one question: every zone ×
-    as_of × scope above, on the already imported database (plain dates were read in UTC)."""
+    as_of × scope above, on the already imported database. Plain dates mean midnight in the
+    zone a report is read in, so the baseline reads them in each case's zone."""
     folder, _meta = dataset(size, args.seed)
     url = database_url(backend, size, args.pg_server)
     if stored_events(url) != _meta["counts"]["events"]:
         raise SystemExit(f"{size}/{backend}: import it first (run without --crosscheck)")
-    frames = load(folder, "UTC")
+    frames_in = {zone: load(folder, zone) for zone in CROSS_ZONES}
     prm = str(Path(sys.executable).parent / "prm")
     out = DATA / f"cross-{size}-{backend}.json"
     cases = []
@@ -352,7 +353,9 @@ def crosscheck(size: str, backend: str, args: argparse.Namespace) -> dict[str, A
                 with out.open("wb") as fh:
                     subprocess.run(argv, stdout=fh, env=env, cwd=DATA, check=True)
                 cohort = {_SCOPE_COLUMN[scope[0]]: scope[1]} if scope else None
-                expected = compute(frames, pd.Timestamp(as_of).tz_convert("UTC"), zone, cohort)
+                expected = compute(
+                    frames_in[zone], pd.Timestamp(as_of).tz_convert("UTC"), zone, cohort
+                )
                 diffs = compare_reports(json.loads(out.read_text()), expected)
                 label = f"{zone} as of {as_of} {' '.join(scope) or '(all partners)'}"
                 log(f"  {label}: {len(diffs)} difference(s)")

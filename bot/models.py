@@ -7,12 +7,13 @@ instant (`UTCDateTime`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -51,7 +52,10 @@ class Partner(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
     name: str = Field(sa_column=Column(String(256), nullable=False))
+    # Signed at an instant, or on a plain date (midnight in whichever zone a report is read
+    # in, so the date is kept as a date); at most one of the two is set.
     signed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
+    signed_on: date | None = Field(default=None, sa_column=Column(Date, index=True))
     tier: str | None = Field(default=None, sa_column=Column(String(64), index=True))
     manager_slack_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
     cs_slack_id: str | None = Field(default=None, sa_column=Column(String(32)))
@@ -59,7 +63,10 @@ class Partner(SQLModel, table=True):
 
 class PartnerUser(SQLModel, table=True):
     __tablename__ = "partner_user"
-    __table_args__ = (Index("ix_partner_user_partner_registered", "partner_id", "registered_at"),)
+    __table_args__ = (
+        Index("ix_partner_user_partner_registered", "partner_id", "registered_at"),
+        Index("ix_partner_user_partner_registered_on", "partner_id", "registered_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
@@ -70,6 +77,7 @@ class PartnerUser(SQLModel, table=True):
     email: str | None = Field(default=None, sa_column=Column(String(320)))
     slack_user_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
     registered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    registered_on: date | None = Field(default=None, sa_column=Column(Date))  # see signed_on
     locale: str | None = Field(default=None, sa_column=Column(String(16)))
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def _config() -> Config:
@@ -42,26 +42,41 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
-    """Migrate to `revision`; returns (before, after)."""
+def _run(engine: Engine, step: str, revision: str) -> None:
+    """Run an Alembic command in one transaction.
+
+    SQLite alters a table by copying it, which foreign keys would refuse half-way; they are
+    switched off for the migration (a pragma that only works outside a transaction) and on
+    again after it.
+    """
     from alembic import command
 
-    before = current_revision(engine)
     cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                getattr(command, step)(cfg, revision)
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate to `revision`; returns (before, after)."""
+    before = current_revision(engine)
+    _run(engine, "upgrade", revision)
     return before, current_revision(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Step back to `revision` (for tests and emergencies; data in dropped tables is lost)."""
-    from alembic import command
-
-    cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    _run(engine, "downgrade", revision)
 
 
 def ensure_schema(engine: Engine) -> None:

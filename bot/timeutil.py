@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PLAIN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class TimeParseError(ValueError):
@@ -21,7 +21,7 @@ class TimeParseError(ValueError):
 def parse_instant(text: str, tz: ZoneInfo, *, allow_date: bool) -> datetime:
     """Parse ISO-8601 with an offset (or, when allowed, a plain date) into an aware UTC instant."""
     text = text.strip()
-    if _DATE_ONLY.match(text):
+    if PLAIN_DATE.match(text):
         if not allow_date:
             raise TimeParseError(f"time without offset: {text!r}")
         try:
@@ -48,7 +48,7 @@ def parse_user_instant(text: str, tz: ZoneInfo) -> datetime:
     A date-time without an offset is read as reporting-zone wall-clock time.
     """
     text = text.strip()
-    if _DATE_ONLY.match(text):
+    if PLAIN_DATE.match(text):
         return parse_instant(text, tz, allow_date=True)
     try:
         value = datetime.fromisoformat(text.replace("z", "Z"))

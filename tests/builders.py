@@ -1,12 +1,13 @@
 """Hand-built fixtures: insert partners, users, assets and events straight into the store.
 
 KPI tests state their data in a few lines and work the expected numbers out by hand.
-Times are ISO strings with offsets (or plain dates, read in `tz`).
+Times are ISO strings with offsets; plain dates for signing and registration are stored as
+dates (as the importer does), read in each report's zone.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import count
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert, select
 
 from bot.models import Asset, AssetTag, Event, Partner, PartnerUser
-from bot.timeutil import parse_instant
+from bot.timeutil import PLAIN_DATE, parse_instant
 
 UTC_ZONE = ZoneInfo("UTC")
 _ids = count(1)
@@ -24,6 +25,13 @@ def _t(value: str | datetime | None, tz: ZoneInfo) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return parse_instant(value, tz, allow_date=True)
+
+
+def _at_or_on(value: str | datetime | None, tz: ZoneInfo) -> tuple[datetime | None, date | None]:
+    """As the importer stores it: a plain date stays a date (read in the report's zone)."""
+    if isinstance(value, str) and PLAIN_DATE.match(value):
+        return None, date.fromisoformat(value)
+    return _t(value, tz), None
 
 
 class Store:
@@ -53,7 +61,8 @@ class Store:
                 insert(Partner).values(
                     key=key,
                     name=name or key.title(),
-                    signed_at=_t(signed, self.tz),
+                    signed_at=_at_or_on(signed, self.tz)[0],
+                    signed_on=_at_or_on(signed, self.tz)[1],
                     tier=tier,
                     manager_slack_id=manager,
                     cs_slack_id=cs,
@@ -79,7 +88,8 @@ class Store:
                     name=key,
                     email=f"{key}@example.com",
                     slack_user_id=slack_user_id,
-                    registered_at=_t(registered, self.tz),
+                    registered_at=_at_or_on(registered, self.tz)[0],
+                    registered_on=_at_or_on(registered, self.tz)[1],
                     locale=locale,
                 )
             )

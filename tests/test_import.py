@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -74,21 +74,25 @@ def events(engine: Engine) -> dict[str, tuple]:
 
 
 def partners(engine: Engine) -> dict[str, tuple]:
-    """key -> (name, signed_at, tier, manager_slack_id, cs_slack_id)."""
+    """key -> (name, signed (an instant, or a plain date), tier, manager, cs)."""
     query = select(
         Partner.key,
         Partner.name,
         Partner.signed_at,
+        Partner.signed_on,
         Partner.tier,
         Partner.manager_slack_id,
         Partner.cs_slack_id,
     )
     with engine.connect() as conn:
-        return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+        rows = conn.execute(query).all()
+    for row in rows:
+        assert row.signed_at is None or row.signed_on is None  # never both
+    return {r[0]: (r[1], r[2] if r[2] is not None else r[3], *r[4:]) for r in rows}
 
 
 def users(engine: Engine) -> dict[str, tuple]:
-    """key -> (partner key, name, email, slack_user_id, registered_at, locale)."""
+    """key -> (partner key, name, email, slack_user_id, registered (instant or date), locale)."""
     query = select(
         PartnerUser.key,
         Partner.key,
@@ -96,10 +100,14 @@ def users(engine: Engine) -> dict[str, tuple]:
         PartnerUser.email,
         PartnerUser.slack_user_id,
         PartnerUser.registered_at,
+        PartnerUser.registered_on,
         PartnerUser.locale,
     ).join(Partner, Partner.id == PartnerUser.partner_id)
     with engine.connect() as conn:
-        return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+        rows = conn.execute(query).all()
+    for row in rows:
+        assert row[5] is None or row[6] is None  # never both
+    return {r[0]: (*r[1:5], r[5] if r[5] is not None else r[6], r[7]) for r in rows}
 
 
 def assets(engine: Engine) -> dict[str, tuple]:
@@ -448,14 +456,20 @@ PARTNER_HEADER = "key,name,signed_at,tier,manager_slack_id,cs_slack_id"
 USER_HEADER = "key,partner_key,name,email,slack_user_id,registered_at,locale"
 
 
-def test_plain_dates_are_midnight_in_the_reporting_zone(engine: Engine, tmp_path):
-    # Asia/Tokyo is UTC+9: 2026-04-01 00:00 there is 2026-03-31 15:00Z.
+def test_plain_dates_stay_dates_whatever_the_import_zone(engine: Engine, tmp_path):
+    # A plain date means midnight in the zone a *report* is read in, so it is kept as a date.
     p = write(tmp_path, "p.csv", csv_text(PARTNER_HEADER, "acme,Acme,2026-04-01,gold,U1,U2"))
     assert counts(run(engine, "partners", p, TOKYO)) == (1, 1, 0, 0, 0)
     u = write(tmp_path, "u.csv", csv_text(USER_HEADER, "acme-a,acme,A,a@x.jp,UA,2026-04-02,ja"))
     assert counts(run(engine, "users", u, TOKYO)) == (1, 1, 0, 0, 0)
-    assert partners(engine)["acme"] == ("Acme", utc(2026, 3, 31, 15), "gold", "U1", "U2")
-    assert users(engine)["acme-a"] == ("acme", "A", "a@x.jp", "UA", utc(2026, 4, 1, 15), "ja")
+    assert partners(engine)["acme"] == ("Acme", date(2026, 4, 1), "gold", "U1", "U2")
+    assert users(engine)["acme-a"] == ("acme", "A", "a@x.jp", "UA", date(2026, 4, 2), "ja")
+    # re-imported with an instant, the date is cleared (and back again)
+    p2 = csv_text(PARTNER_HEADER, "acme,Acme,2026-04-01T09:00:00+09:00,gold,U1,U2")
+    run(engine, "partners", write(tmp_path, "p2.csv", p2), TOKYO)
+    assert partners(engine)["acme"][1] == utc(2026, 4, 1)
+    run(engine, "partners", p, TOKYO)
+    assert partners(engine)["acme"][1] == date(2026, 4, 1)
 
 
 def test_partner_times_with_offsets_and_rejections(engine: Engine, tmp_path):
@@ -522,9 +536,9 @@ def test_entity_reimport_updates_by_key(engine: Engine, tmp_path):
     report = run(engine, "partners", write(tmp_path, "p2.csv", second))
     assert counts(report) == (3, 1, 2, 0, 0)  # an unchanged row counts as updated
     assert partners(engine) == {
-        "acme": ("ACME Corp", utc(2026, 1, 1), None, "U1", "U2"),
+        "acme": ("ACME Corp", date(2026, 1, 1), None, "U1", "U2"),
         "globex": ("Globex", None, None, None, None),
-        "initech": ("Initech", utc(2026, 2, 1), "gold", None, None),
+        "initech": ("Initech", date(2026, 2, 1), "gold", None, None),
     }
     assert count(engine, Partner) == 3
 
@@ -678,13 +692,14 @@ def test_cli_clean_import_exits_0(cli, engine: Engine, tmp_path):
     )
 
 
-def test_cli_uses_the_reporting_zone_and_batch_size(cli, engine: Engine, tmp_path):
+def test_cli_uses_the_configured_batch_size(cli, engine: Engine, tmp_path):
     rows = [f"p{i},P{i},2026-04-01,,," for i in range(5)]
     path = write(tmp_path, "partners.csv", csv_text(PARTNER_HEADER, *rows))
     env = {"PRM_TIMEZONE": "Asia/Tokyo", "PRM_IMPORT_BATCH_SIZE": "2"}
     result = cli("import", "partners", str(path), env=env)
     assert result.exit_code == 0, result.output
-    assert {v[1] for v in partners(engine).values()} == {utc(2026, 3, 31, 15)}
+    assert "read 5, inserted 5" in result.stdout
+    assert {v[1] for v in partners(engine).values()} == {date(2026, 4, 1)}
 
 
 @pytest.mark.parametrize(

@@ -177,10 +177,11 @@ def test_scope_options(cli, engine, program, option, value, cohort):
         # every partner signed 2025-01-01T00:00Z; --signed-to is exclusive
         (["--signed-from", "2025-01-01", "--signed-to", "2025-01-02"], "UTC", 9),
         (["--signed-to", "2025-01-01"], "UTC", 0),
-        # in Tokyo, 2025-01-01 is 2024-12-31T15:00Z and 2025-01-01T09:00 (local) is
-        # 2025-01-01T00:00Z: the range [15:00Z, 00:00Z) holds nobody; to 09:00:01 holds all
-        (["--signed-from", "2025-01-01", "--signed-to", "2025-01-01T09:00:00"], "Asia/Tokyo", 0),
-        (["--signed-from", "2025-01-01", "--signed-to", "2025-01-01T09:00:01"], "Asia/Tokyo", 9),
+        # signing dates are read in the reporting zone: in Tokyo every partner signed at
+        # 2025-01-01 00:00 JST (2024-12-31T15:00Z), which [00:00, 09:00 JST) holds ...
+        (["--signed-from", "2025-01-01", "--signed-to", "2025-01-01T09:00:00"], "Asia/Tokyo", 9),
+        # ... and which a range starting one second after midnight JST does not
+        (["--signed-from", "2025-01-01T00:00:01", "--signed-to", "2025-01-02"], "Asia/Tokyo", 0),
     ],
 )
 def test_signed_date_range_options(cli, program, args, tz, cohort):

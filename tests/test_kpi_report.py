@@ -263,10 +263,23 @@ def test_mixed_offsets_in_a_utc_report(engine, tokyo_store):
     p = KpiParams.build(as_of=t("2026-04-01"), period_from=t("2026-03-01"))
     result = report(engine, p)
     instant_in_zone(result["period"]["from"], t("2026-03-01"), 0)
-    # cohort: jp-in (03-30T15Z), jp-edge (03-31T15Z) -> 2
-    assert result["cohort_size"] == 2
+    # plain dates are read in the report's zone, now UTC: jp-in signed 03-31T00:00Z (in),
+    # jp-edge 04-01T00:00Z = as_of (out) -> 1
+    assert result["cohort_size"] == 1
     # in [03-01Z, 04-01Z): jp-in 03-31T14:59:59.999999Z, 03-31T15:00Z, 03-31T23:30Z
-    # (= 2026-04-01T08:30+09:00), jp-edge 03-31T16:00Z -> 4.
+    # (= 2026-04-01T08:30+09:00) -> 3; jp-edge's 03-31T16:00Z is outside the cohort.
     # out: 02-28T15:00Z, 02-28T23:00Z, 02-28T14:59:59Z
-    assert result["content"]["downloads"] == 4
-    assert result["content"]["unique_partners"] == 2
+    assert result["content"]["downloads"] == 3
+    assert result["content"]["unique_partners"] == 1
+
+
+def test_plain_dates_follow_the_reporting_zone(engine):
+    """One store, two zones: a signing date is midnight wherever the report is read."""
+    Store(engine).partner("p", "2026-04-01").user("p-1", "p", "2026-04-01")
+    as_of = t("2026-03-31T20:00:00Z")  # 2026-04-01 05:00 in Tokyo, still March 31 in UTC
+    assert report(engine, KpiParams.build(as_of=as_of))["cohort_size"] == 0
+    tokyo = report(engine, KpiParams.build(as_of=as_of, tz=TOKYO))
+    assert tokyo["cohort_size"] == 1  # midnight JST = 2026-03-31T15:00Z < as_of
+    # registered at the same Tokyo midnight, 5 h before as_of
+    assert [st["reached"] for st in tokyo["funnel"]["steps"]][:3] == [1, 1, 0]
+    assert tokyo["funnel"]["steps"][1]["stuck_max_days"] == pytest.approx(5 / 24)

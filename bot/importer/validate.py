@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,7 +42,7 @@ from bot.importer.kinds import (
 )
 from bot.importer.readers import Fields
 from bot.models import EVENT_TYPES, Asset, Partner, PartnerUser
-from bot.timeutil import TimeParseError, parse_instant
+from bot.timeutil import PLAIN_DATE, TimeParseError, parse_instant
 
 Record = dict[str, Any]
 Validator = Callable[[Fields], Record]
@@ -101,6 +101,29 @@ def _instant(name: str, value: str | None, tz: ZoneInfo, *, allow_date: bool) ->
         raise RowRejected(f"{name}: {exc}") from None
 
 
+def _set_instant_or_date(
+    record: Record, fields: Fields, name: str, date_name: str, tz: ZoneInfo
+) -> None:
+    """`signed_at`/`registered_at`: an instant goes to `name`, a plain date to `date_name`.
+
+    A plain date means midnight in the zone a report is read in, so it stays a date; the
+    other column is cleared, so re-importing a row can switch between the two.
+    """
+    if name not in fields:
+        return
+    value = fields[name]
+    record[name] = record[date_name] = None
+    if value is None:
+        return
+    if PLAIN_DATE.match(value.strip()):
+        try:
+            record[date_name] = date.fromisoformat(value.strip())
+        except ValueError:
+            raise RowRejected(f"{name}: unparseable date: {value.strip()!r}") from None
+    else:
+        record[name] = _instant(name, value, tz, allow_date=False)
+
+
 def _optional_texts(
     fields: Fields, names: tuple[str, ...], widths: dict[str, int], record: Record
 ) -> None:
@@ -119,8 +142,7 @@ def partner_validator(tz: ZoneInfo) -> Validator:
             "key": _required(fields, "key", PARTNER_WIDTHS),
             "name": _required(fields, "name", PARTNER_WIDTHS),
         }
-        if "signed_at" in fields:
-            record["signed_at"] = _instant("signed_at", fields["signed_at"], tz, allow_date=True)
+        _set_instant_or_date(record, fields, "signed_at", "signed_on", tz)
         _optional_texts(fields, ("tier", "manager_slack_id", "cs_slack_id"), PARTNER_WIDTHS, record)
         return record
 
@@ -148,10 +170,7 @@ def user_validator(tz: ZoneInfo, lookups: Lookups) -> Validator:
         users[key] = (known[0] if known else 0, partner_id)
         record: Record = {"key": key, "partner_id": partner_id}
         _optional_texts(fields, ("name", "email", "slack_user_id", "locale"), USER_WIDTHS, record)
-        if "registered_at" in fields:
-            record["registered_at"] = _instant(
-                "registered_at", fields["registered_at"], tz, allow_date=True
-            )
+        _set_instant_or_date(record, fields, "registered_at", "registered_on", tz)
         return record
 
     return validate

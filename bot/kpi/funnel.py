@@ -17,7 +17,15 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from bot.kpi.params import JourneyStep, KpiParams
-from bot.kpi.sql import P, U, cohort_where, first_events, rate
+from bot.kpi.sql import (
+    P,
+    U,
+    cohort_where,
+    effective,
+    first_day_not_before,
+    first_events,
+    rate,
+)
 
 
 @dataclass(frozen=True)
@@ -32,28 +40,38 @@ class PartnerProgress:
 def partner_progress(conn: Connection, params: KpiParams) -> list[PartnerProgress]:
     """Per cohort partner, the deepest journey step reached before as_of."""
     first_registered = (
-        select(U.c.partner_id, func.min(U.c.registered_at).label("first_at"))
-        .where(U.c.registered_at < params.as_of)
+        select(
+            U.c.partner_id,
+            func.min(U.c.registered_at).filter(U.c.registered_at < params.as_of).label("at"),
+            func.min(U.c.registered_on)
+            .filter(U.c.registered_on < first_day_not_before(params.as_of, params.tz))
+            .label("on"),
+        )
         .group_by(U.c.partner_id)
         .subquery("first_registered")
     )
+    reg = first_registered.c
     partners = conn.execute(
-        select(P.c.key, P.c.signed_at, first_registered.c.first_at)
-        .select_from(P.outerjoin(first_registered, first_registered.c.partner_id == P.c.id))
+        select(P.c.key, P.c.signed_at, P.c.signed_on, reg.at, reg.on)
+        .select_from(P.outerjoin(first_registered, reg.partner_id == P.c.id))
         .where(cohort_where(params))
     ).all()
     event_types = [s.event_type for s in params.journey if s.event_type]
     firsts = first_events(conn, params, event_types)
 
     progress = []
-    for key, signed_at, registered_at in sorted(partners, key=lambda r: r.key):
+    tz = params.tz
+    for key, signed_at, signed_on, reg_at, reg_on in sorted(partners, key=lambda r: r.key):
+        signed = effective(signed_at, signed_on, tz)
+        registrations = [t for t in (reg_at, effective(None, reg_on, tz)) if t is not None]
+        registered = min(registrations) if registrations else None
         done = firsts.get(key, {})
         depth, latest = -1, None
         for step in params.journey:
             if step.source == "signed":
-                when = signed_at
+                when = signed
             elif step.source == "registered":
-                when = registered_at
+                when = registered
             else:
                 when = done.get(step.source)
             if when is None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from bot.kpi.params import KpiParams
-from bot.kpi.sql import E, P, U, cohort_where, in_period, rate
+from bot.kpi.sql import E, P, U, cohort_where, in_period, rate, registered_before
 
 LEAD = "lead.registered"
 DEAL = "deal.registered"
@@ -40,7 +40,7 @@ def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:
         )
         .select_from(U.join(P, P.c.id == U.c.partner_id))
         .outerjoin(per_user, per_user.c.user_id == U.c.id)
-        .where(cohort_where(params), U.c.registered_at < params.period_to)
+        .where(cohort_where(params), registered_before(params.period_to, params))
     ).all()
     # Plain tuples sort natively by rep key (code point order, whatever the collation).
     people = [

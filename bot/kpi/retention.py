@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, case, literal, not_, select
 
 from bot.kpi.params import DORMANT_DAYS, RETENTION_MONTHS, KpiParams
-from bot.kpi.sql import P, cohort_where, partner_active_between, rate
+from bot.kpi.sql import P, at_or_before, cohort_where, effective, partner_active_between, rate
 from bot.timeutil import days_before, months_before
 
 
@@ -33,14 +33,19 @@ def retention(conn: Connection, params: KpiParams) -> dict[str, Any]:
         select(
             P.c.key,
             P.c.signed_at,
-            case((P.c.signed_at <= shortest_eligible, streak), else_=None).label("streak"),
+            P.c.signed_on,
+            case(
+                (at_or_before(P.c.signed_at, P.c.signed_on, shortest_eligible, params.tz), streak),
+                else_=None,
+            ).label("streak"),
             not_(partner_active_between(params, dormant_since, params.as_of)).label("dormant"),
         ).where(cohort_where(params))
     ).all()
 
+    signed = {r.key: effective(r.signed_at, r.signed_on, params.tz) for r in rows}
     windows = []
     for months in RETENTION_MONTHS:
-        eligible = [r for r in rows if r.signed_at <= bounds[months]]
+        eligible = [r for r in rows if signed[r.key] <= bounds[months]]
         retained = sum(1 for r in eligible if r.streak is not None and r.streak >= months)
         windows.append(
             {

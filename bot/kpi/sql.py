@@ -6,12 +6,15 @@ what makes the five numbers agree with each other.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select, true
 
 from bot.kpi.params import KpiParams
 from bot.models import EVENT_TYPES, Event, Partner, PartnerFirstEvent, PartnerUser
+from bot.timeutil import local_midnight
 
 P = Partner.__table__
 U = PartnerUser.__table__
@@ -19,13 +22,62 @@ E = Event.__table__
 F = PartnerFirstEvent.__table__  # first time per partner and event type (trigger-kept)
 
 
+def first_day_not_before(instant: datetime, tz: ZoneInfo) -> date:
+    """The first date whose local midnight is at or after `instant`.
+
+    So "midnight of d < instant" is "d < first_day_not_before(instant)": a plain-date
+    column compares with an instant in the reporting zone without converting every row.
+    """
+    day = instant.astimezone(tz).date()
+    return day + timedelta(days=1) if local_midnight(day, tz) < instant else day
+
+
+def first_day_after(instant: datetime, tz: ZoneInfo) -> date:
+    """The first date whose local midnight is after `instant` ("midnight of d ≤ instant"
+    is "d < first_day_after(instant)")."""
+    day = instant.astimezone(tz).date()
+    return day + timedelta(days=1) if local_midnight(day, tz) <= instant else day
+
+
+def before(
+    at: ColumnElement[Any], on: ColumnElement[Any], instant: datetime, tz: ZoneInfo
+) -> ColumnElement[bool]:
+    """The instant-or-plain-date pair (`at`, `on`) is strictly before `instant`."""
+    return or_(at < instant, on < first_day_not_before(instant, tz))
+
+
+def not_before(
+    at: ColumnElement[Any], on: ColumnElement[Any], instant: datetime, tz: ZoneInfo
+) -> ColumnElement[bool]:
+    """At or after `instant`; spelt positively, since NOT of a NULL comparison is NULL."""
+    return or_(at >= instant, on >= first_day_not_before(instant, tz))
+
+
+def at_or_before(
+    at: ColumnElement[Any], on: ColumnElement[Any], instant: datetime, tz: ZoneInfo
+) -> ColumnElement[bool]:
+    return or_(at <= instant, on < first_day_after(instant, tz))
+
+
+def effective(at: datetime | None, on: date | None, tz: ZoneInfo) -> datetime | None:
+    """The instant an instant-or-plain-date pair stands for in the reporting zone (UTC)."""
+    if at is not None:
+        return at
+    return local_midnight(on, tz).astimezone(UTC) if on is not None else None
+
+
+def signed_before(instant: datetime, params: KpiParams) -> ColumnElement[bool]:
+    return before(P.c.signed_at, P.c.signed_on, instant, params.tz)
+
+
+def registered_before(instant: datetime, params: KpiParams) -> ColumnElement[bool]:
+    return before(U.c.registered_at, U.c.registered_on, instant, params.tz)
+
+
 def cohort_where(params: KpiParams) -> ColumnElement[bool]:
     """Partners signed strictly before as_of, narrowed by every filter of the scope."""
     scope = params.scope
-    clauses: list[ColumnElement[bool]] = [
-        P.c.signed_at.is_not(None),
-        P.c.signed_at < params.as_of,
-    ]
+    clauses: list[ColumnElement[bool]] = [signed_before(params.as_of, params)]
     if scope.partner_key is not None:
         clauses.append(P.c.key == scope.partner_key)
     if scope.manager_slack_id is not None:
@@ -33,9 +85,9 @@ def cohort_where(params: KpiParams) -> ColumnElement[bool]:
     if scope.tier is not None:
         clauses.append(P.c.tier == scope.tier)
     if scope.signed_from is not None:
-        clauses.append(P.c.signed_at >= scope.signed_from)
+        clauses.append(not_before(P.c.signed_at, P.c.signed_on, scope.signed_from, params.tz))
     if scope.signed_to is not None:
-        clauses.append(P.c.signed_at < scope.signed_to)
+        clauses.append(signed_before(scope.signed_to, params))
     return and_(*clauses)
 
 
