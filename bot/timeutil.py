@@ -48,14 +48,16 @@ def parse_user_instant(text: str, tz: ZoneInfo) -> datetime:
     A date-time without an offset is read as reporting-zone wall-clock time.
     """
     text = text.strip()
+    hint = f"bad date {text!r}: use YYYY-MM-DD or an ISO-8601 time such as 2026-11-01T09:00+09:00"
     if PLAIN_DATE.match(text):
-        return parse_instant(text, tz, allow_date=True)
+        try:
+            return parse_instant(text, tz, allow_date=True)
+        except TimeParseError as exc:
+            raise TimeParseError(hint) from exc
     try:
         value = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:
-        raise TimeParseError(
-            f"bad date {text!r}: use YYYY-MM-DD or an ISO-8601 time such as 2026-11-01T09:00+09:00"
-        ) from exc
+        raise TimeParseError(hint) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)

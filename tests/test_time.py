@@ -54,8 +54,9 @@ def test_bad_times_say_why(text: str, allow_date: bool, reason: str) -> None:
 def test_user_instants_without_offset_are_local() -> None:
     assert parse_user_instant("2026-11-01T09:00", TOKYO) == utc(2026, 11, 1, 0)
     assert parse_user_instant("2026-11-01", TOKYO) == utc(2026, 10, 31, 15)
-    with pytest.raises(TimeParseError, match="bad date"):
-        parse_user_instant("11/01/2026", TOKYO)
+    for bad in ("11/01/2026", "2026-02-30"):
+        with pytest.raises(TimeParseError, match="bad date .*use YYYY-MM-DD"):
+            parse_user_instant(bad, TOKYO)
 
 
 @pytest.mark.parametrize(
