@@ -1,7 +1,8 @@
 """KPI 4, `reps`: productivity per person, and whether the number is carried by a few.
 
-SQL aggregates the period's leads and deals per user (a range scan of those two types);
-Python reshapes the per-rep rows into averages, the top-20 % share and the coaching flags.
+SQL aggregates the period's leads and deals per user (a covering range scan of those two
+types) and lists the reps; Python merges the two by user id and reshapes the per-rep rows
+into averages, the top-20 % share and the coaching flags.
 """
 
 from __future__ import annotations
@@ -21,27 +22,28 @@ DEAL = "deal.registered"
 
 
 def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:
-    per_user = (
-        select(
-            E.c.user_id,
-            func.count().filter(E.c.type == LEAD).label("leads"),
-            func.count().filter(E.c.type == DEAL).label("deals"),
+    # Two plain queries merged by user id: SQLite would otherwise build an automatic index
+    # to join the per-user counts onto ~100k reps.
+    counts = {
+        user_id: (leads, deals)
+        for user_id, leads, deals in conn.execute(
+            select(
+                E.c.user_id,
+                func.count().filter(E.c.type == LEAD),
+                func.count().filter(E.c.type == DEAL),
+            )
+            .where(E.c.type.in_((LEAD, DEAL)), in_period(params))
+            .group_by(E.c.user_id)
         )
-        .where(E.c.type.in_((LEAD, DEAL)), in_period(params))
-        .group_by(E.c.user_id)
-        .subquery("per_user")
-    )
-    rows = conn.execute(
-        select(
-            U.c.key,
-            P.c.key.label("partner_key"),
-            func.coalesce(per_user.c.leads, 0),
-            func.coalesce(per_user.c.deals, 0),
+    }
+    rows = [
+        (key, partner_key, *counts.get(user_id, (0, 0)))
+        for user_id, key, partner_key in conn.execute(
+            select(U.c.id, U.c.key, P.c.key)
+            .select_from(U.join(P, P.c.id == U.c.partner_id))
+            .where(cohort_where(params), registered_before(params.period_to, params))
         )
-        .select_from(U.join(P, P.c.id == U.c.partner_id))
-        .outerjoin(per_user, per_user.c.user_id == U.c.id)
-        .where(cohort_where(params), registered_before(params.period_to, params))
-    ).all()
+    ]
     # Plain tuples sort natively by rep key (code point order, whatever the collation).
     people = [
         {
@@ -51,7 +53,7 @@ def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:
             "deals": deals,
             "conversion": deals / leads if leads else None,
         }
-        for key, partner_key, leads, deals in sorted(tuple(row) for row in rows)
+        for key, partner_key, leads, deals in sorted(rows)
     ]
     flag_coaching(people, params.coaching_min_leads, params.coaching_ratio)
 
