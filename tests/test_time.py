@@ -55,7 +55,7 @@ def test_user_instants_without_offset_are_local() -> None:
     assert parse_user_instant("2026-11-01T09:00", TOKYO) == utc(2026, 11, 1, 0)
     assert parse_user_instant("2026-11-01", TOKYO) == utc(2026, 10, 31, 15)
     for bad in ("11/01/2026", "2026-02-30"):
-        with pytest.raises(TimeParseError, match="bad date .*use YYYY-MM-DD"):
+        with pytest.raises(TimeParseError, match=r"bad date .*use YYYY-MM-DD"):
             parse_user_instant(bad, TOKYO)
 
 
