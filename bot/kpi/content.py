@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select
 
 from bot.kpi.params import KpiParams
-from bot.kpi.sql import E, P, cohort_where, in_period, rate
+from bot.kpi.sql import E, P, cohort_size, cohort_where, in_period, rate
 from bot.models import ONBOARDING_TAG, Asset, AssetTag
 
 A = Asset.__table__
@@ -49,9 +49,6 @@ def content(conn: Connection, params: KpiParams) -> dict[str, Any]:
     # Sorted here, not in SQL: key order must not depend on the database's collation.
     assets = sorted(((k, int(n), int(u)) for k, n, u in rows), key=lambda a: (-a[1], a[0]))
 
-    cohort_size = conn.execute(
-        select(func.count()).select_from(P).where(cohort_where(params))
-    ).scalar_one()
     onboarding_keys = (
         select(A.c.key).join(T, T.c.asset_id == A.c.id).where(T.c.tag == ONBOARDING_TAG)
     )
@@ -78,7 +75,7 @@ def content(conn: Connection, params: KpiParams) -> dict[str, Any]:
         "downloads": int(total),
         "unique_users": int(users),
         "unique_partners": int(partners),
-        "onboarding_reach": rate(int(reached_onboarding), int(cohort_size)),
+        "onboarding_reach": rate(int(reached_onboarding), cohort_size(conn, params)),
         "assets": [{"key": key, "downloads": n, "unique_users": u} for key, n, u in assets],
         "never_downloaded": sorted(key for key, n, _ in assets if n == 0),
     }

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 
 from bot.kpi.content import content
 from bot.kpi.deals import deals
@@ -15,7 +15,7 @@ from bot.kpi.funnel import funnel
 from bot.kpi.params import KpiParams
 from bot.kpi.reps import reps
 from bot.kpi.retention import retention
-from bot.kpi.sql import P, cohort_where
+from bot.kpi.sql import cohort_size
 from bot.timeutil import to_local_iso
 
 
@@ -46,12 +46,6 @@ def compute(name: str, conn: Connection, params: KpiParams) -> dict[str, Any]:
     except KeyError:
         raise ValueError(f"unknown KPI {name!r}; choose from {', '.join(KPI_NAMES)}") from None
     return kpi.compute(conn, params)
-
-
-def cohort_size(conn: Connection, params: KpiParams) -> int:
-    return int(
-        conn.execute(select(func.count()).select_from(P).where(cohort_where(params))).scalar_one()
-    )
 
 
 def report_header(conn: Connection, params: KpiParams) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, true
 
 from bot.kpi.params import KpiParams
 from bot.models import EVENT_TYPES, Event, Partner, PartnerFirstEvent, PartnerUser
@@ -89,6 +89,12 @@ def cohort_where(params: KpiParams) -> ColumnElement[bool]:
     if scope.signed_to is not None:
         clauses.append(signed_before(scope.signed_to, params))
     return and_(*clauses)
+
+
+def cohort_size(conn: Connection, params: KpiParams) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(P).where(cohort_where(params))).scalar_one()
+    )
 
 
 def in_period(params: KpiParams) -> ColumnElement[bool]:
