@@ -58,7 +58,7 @@ class Partner(SQLModel, table=True):
     signed_on: date | None = Field(default=None, sa_column=Column(Date, index=True))
     tier: str | None = Field(default=None, sa_column=Column(String(64), index=True))
     manager_slack_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
-    cs_slack_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    cs_slack_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
 
 
 class PartnerUser(SQLModel, table=True):

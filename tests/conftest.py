@@ -22,7 +22,16 @@ from bot.settings import get_settings
 
 PG_URL = os.environ.get("PRM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-TABLES = ("event", "asset_tag", "asset", "partner_user", "partner")
+TABLES = (
+    "event",
+    "asset_tag",
+    "asset",
+    "partner_user",
+    "partner",
+    "slack_installations",
+    "slack_bots",
+    "slack_oauth_states",
+)
 
 
 @pytest.fixture(scope="session")

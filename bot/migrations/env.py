@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers the tables on the metadata)
+from bot.schema import owned_by_us
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -17,6 +18,7 @@ context.configure(
     target_metadata=SQLModel.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=owned_by_us,
 )
 with context.begin_transaction():
     context.run_migrations()
