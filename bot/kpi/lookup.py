@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from bot.kpi.params import Scope
 from bot.kpi.sql import P
@@ -22,20 +22,24 @@ class EmptyStoreError(ScopeError):
     """No partner at all: there is nothing to report on yet."""
 
 
-def _closest(word: str, candidates: list[str], n: int = 3) -> list[str]:
+def closest(word: str, candidates: list[str], n: int = 3) -> list[str]:
     lowered = {c.lower(): c for c in candidates}
     hits = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)
     hits += [c for low, c in lowered.items() if word.lower() in low and c not in hits]
     return [lowered.get(h, h) for h in hits][:n]
 
 
-def suggest_partners(conn: Connection, text: str, n: int = 3) -> list[tuple[str, str]]:
-    """Partners whose key or name is closest to `text`, as (key, name)."""
-    rows = conn.execute(select(P.c.key, P.c.name)).all()
+def suggest_partners(
+    conn: Connection, text: str, n: int = 3, where: ColumnElement[bool] | None = None
+) -> list[tuple[str, str]]:
+    """Partners whose key or name is closest to `text`, as (key, name); `where` limits the
+    candidates (Slack suggests only from the asker's own book)."""
+    query = select(P.c.key, P.c.name)
+    rows = conn.execute(query if where is None else query.where(where)).all()
     by_key = {key: name for key, name in rows}
     by_name = {name.lower(): key for key, name in rows}
-    keys = _closest(text, list(by_key), n)
-    for name in _closest(text, [name for _, name in rows], n):
+    keys = closest(text, list(by_key), n)
+    for name in closest(text, [name for _, name in rows], n):
         key = by_name[name.lower()]
         if key not in keys:
             keys.append(key)
@@ -66,6 +70,6 @@ def _check_value(conn: Connection, column, value: str | None, what: str) -> None
         return
     known = sorted(v for (v,) in conn.execute(select(column).distinct()) if v is not None)
     if value not in known:
-        close = _closest(value, known) or known[:5]
+        close = closest(value, known) or known[:5]
         hint = f"; known {what}s include {', '.join(close)}" if close else ""
         raise ScopeError(f"no partner has {what} {value!r}{hint}")

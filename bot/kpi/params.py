@@ -92,6 +92,8 @@ class Scope:
 
     partner_key: str | None = None
     manager_slack_id: str | None = None
+    # A person's book in Slack: partners they manage or look after as CS (either column).
+    member_slack_id: str | None = None
     tier: str | None = None
     signed_from: datetime | None = None
     signed_to: datetime | None = None

@@ -82,6 +82,13 @@ def cohort_where(params: KpiParams) -> ColumnElement[bool]:
         clauses.append(P.c.key == scope.partner_key)
     if scope.manager_slack_id is not None:
         clauses.append(P.c.manager_slack_id == scope.manager_slack_id)
+    if scope.member_slack_id is not None:
+        clauses.append(
+            or_(
+                P.c.manager_slack_id == scope.member_slack_id,
+                P.c.cs_slack_id == scope.member_slack_id,
+            )
+        )
     if scope.tier is not None:
         clauses.append(P.c.tier == scope.tier)
     if scope.signed_from is not None:
