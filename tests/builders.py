@@ -78,6 +78,7 @@ class Store:
         *,
         slack_user_id: str | None = None,
         locale: str | None = None,
+        name: str | None = None,
     ) -> Store:
         partner_id = self._id(Partner, partner)
         with self.engine.begin() as conn:
@@ -85,7 +86,7 @@ class Store:
                 insert(PartnerUser).values(
                     key=key,
                     partner_id=partner_id,
-                    name=key,
+                    name=name or key,
                     email=f"{key}@example.com",
                     slack_user_id=slack_user_id,
                     registered_at=_at_or_on(registered, self.tz)[0],

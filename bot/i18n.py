@@ -1,0 +1,91 @@
+"""Languages: which one a person reads (en or ja), and rendering the per-locale templates.
+
+Templates live in `templates/<locale>/`; each message kind is one file there, and
+`_terms.j2` holds the vocabulary (journey steps, KPI names). Every string handed to a
+template is escaped for Slack's mrkdwn first, so a partner called "<!channel>" stays
+text (escaping the data, not the output, keeps macro output from being escaped twice).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.render import blocks, numbers
+
+LOCALES: tuple[str, ...] = ("en", "ja")
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def normalize_locale(value: str | None) -> str | None:
+    """`ja-JP` → `ja`, `en-GB` → `en`; a language we do not speak → None."""
+    if not value:
+        return None
+    lang = value.strip().replace("_", "-").split("-")[0].lower()
+    return lang if lang in LOCALES else None
+
+
+def pick_locale(stored: str | None, slack: str | None, default: str) -> str:
+    """The user's stored locale, else their Slack locale, else the configured default."""
+    return normalize_locale(stored) or normalize_locale(slack) or default
+
+
+def escape_data(value: Any) -> Any:
+    if isinstance(value, str):
+        return blocks.escape(value)
+    if isinstance(value, dict):
+        return {k: escape_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [escape_data(v) for v in value]
+    return value
+
+
+def _day(value: datetime | None, tz: ZoneInfo) -> str:
+    return numbers.NULL if value is None else value.astimezone(tz).strftime("%Y-%m-%d")
+
+
+def _minute(value: datetime | None, tz: ZoneInfo) -> str:
+    return numbers.NULL if value is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+@cache
+def environment(locale: str) -> Environment:
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r}")
+    env = Environment(
+        loader=FileSystemLoader([str(TEMPLATES / locale)]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        pct=numbers.pct,
+        count=numbers.count,
+        number=numbers.number,
+        days=numbers.days,
+        day=_day,
+        minute=_minute,
+    )
+    return env
+
+
+def render(kind: str, locale: str, **data: Any) -> str:
+    safe = {key: escape_data(value) for key, value in data.items()}
+    return environment(locale).get_template(f"{kind}.j2").render(**safe)
+
+
+def render_message(kind: str, locale: str, **data: Any) -> blocks.Rendered:
+    more = render("_truncated", locale).strip()
+    return blocks.message(render(kind, locale, **data), more)
+
+
+def render_home(locale: str, **data: Any) -> dict[str, Any]:
+    more = render("_truncated", locale).strip()
+    return blocks.home_view(render("home", locale, **data), more)
