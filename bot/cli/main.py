@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db_cmd, demo_cmd, import_cmd, kpi_cmd
+from bot.cli import db_cmd, demo_cmd, import_cmd, kpi_cmd, serve_cmd
 
 app = typer.Typer(
     name="prm",
@@ -17,7 +17,12 @@ app.add_typer(db_cmd.app, name="db")
 app.command("import")(import_cmd.import_file)
 app.command("kpi")(kpi_cmd.kpi)
 app.add_typer(demo_cmd.app, name="demo")
+app.command("serve")(serve_cmd.serve)
 
 
 def run() -> None:
     app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,15 @@
+"""Slash-command listeners."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from slack_bolt import App
+
+from bot.handlers.commands.prm import handle_prm
+from bot.handlers.context import AppContext
+from bot.slack_meta import COMMAND
+
+
+def register(app: App, ctx: AppContext) -> None:
+    app.command(COMMAND)(partial(handle_prm, ctx))

@@ -1,0 +1,53 @@
+"""`/prm …`: ack at once, then answer through the response_url.
+
+Thin by design: parse → decide (bot.replies) → send. Nothing here knows a KPI.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+
+from bot import replies
+from bot.access import resolve_viewer
+from bot.handlers.context import AppContext
+from bot.handlers.send import post_ephemeral, respond
+from bot.i18n import render_message
+from bot.questions import ParseError, parse
+from bot.render.blocks import Rendered
+
+log = logging.getLogger(__name__)
+
+
+def handle_prm(ctx: AppContext, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    # Slack gives up after 3 s: acknowledge first, with no text, and answer below.
+    ack()
+    user_id = command.get("user_id", "")
+    response_url = command.get("response_url", "")
+    locale = ctx.settings.default_locale
+    try:
+        with ctx.engine.connect() as conn:
+            viewer = resolve_viewer(conn, user_id, ctx.settings.admins)
+        stored = viewer.rep.locale if viewer.rep else None
+        locale = ctx.locales.locale_for(client, user_id, stored)
+        reply = _reply(ctx, viewer, command.get("text", ""), locale)
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("/prm failed (ref %s, user %s)", ref, user_id)
+        reply = replies.oops(locale, ref)
+    if not respond(response_url, reply):
+        # An expired or refused response_url: say it in the channel, to the asker only.
+        post_ephemeral(client, command.get("channel_id", ""), user_id, reply)
+
+
+def _reply(ctx: AppContext, viewer, text: str, locale: str) -> Rendered:
+    try:
+        question = parse(text, ctx.settings.tz)
+    except ParseError as exc:
+        return render_message("bad_argument", locale, code=exc.code, word=exc.word)
+    with ctx.engine.connect() as conn:
+        return replies.command_reply(conn, ctx.settings, ctx.clock(), viewer, question, locale)

@@ -1,0 +1,14 @@
+"""Events API listeners."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from slack_bolt import App
+
+from bot.handlers.context import AppContext
+from bot.handlers.events.home import handle_app_home_opened
+
+
+def register(app: App, ctx: AppContext) -> None:
+    app.event("app_home_opened")(partial(handle_app_home_opened, ctx))

@@ -1,0 +1,36 @@
+"""`app_home_opened`: publish the dashboard for the viewer's role."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import replies
+from bot.access import resolve_viewer
+from bot.handlers.context import AppContext
+from bot.kpi.periods import Period
+
+log = logging.getLogger(__name__)
+
+
+def handle_app_home_opened(ctx: AppContext, event: dict[str, Any], client: WebClient) -> None:
+    if event.get("tab", "home") != "home":
+        return  # the Messages tab: nothing to publish
+    publish_home(ctx, client, event["user"])
+
+
+def publish_home(
+    ctx: AppContext, client: WebClient, user_id: str, period: Period | None = None
+) -> None:
+    with ctx.engine.connect() as conn:
+        viewer = resolve_viewer(conn, user_id, ctx.settings.admins)
+    locale = ctx.locales.locale_for(client, user_id, viewer.rep.locale if viewer.rep else None)
+    with ctx.engine.connect() as conn:
+        view = replies.home_view(conn, ctx.settings, ctx.clock(), viewer, locale, period)
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as exc:
+        log.error("views.publish for %s failed: %s", user_id, exc.response.get("error"))

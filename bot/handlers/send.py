@@ -1,0 +1,44 @@
+"""Sending to Slack, with failures recorded rather than raised into Bolt's worker."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.render.blocks import Rendered
+from bot.slack_client import webhook
+
+log = logging.getLogger(__name__)
+
+
+def respond(response_url: str, reply: Rendered) -> bool:
+    """Post an ephemeral answer to a slash command's response_url; False if it failed."""
+    if not response_url:
+        log.warning("no response_url to answer on")
+        return False
+    try:
+        result = webhook(response_url).send(
+            text=reply.text, blocks=reply.blocks, response_type="ephemeral"
+        )
+    except (SlackApiError, OSError) as exc:
+        log.error("response_url post failed: %s", type(exc).__name__)
+        return False
+    if result.status_code != 200:
+        # The URL is a secret capability: log the status and Slack's answer, not the URL.
+        log.error("response_url answered %s: %s", result.status_code, result.body[:200])
+        return False
+    return True
+
+
+def post_ephemeral(client: WebClient, channel: str, user: str, reply: Rendered) -> bool:
+    """The fallback when a response_url cannot be used (it lives 30 minutes, 5 posts)."""
+    if not channel:
+        return False
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, text=reply.text, blocks=reply.blocks)
+    except SlackApiError as exc:
+        log.error("chat.postEphemeral to %s failed: %s", user, exc.response.get("error"))
+        return False
+    return True

@@ -1,0 +1,108 @@
+"""Turns a question from one Slack user into the reply they may see. No Slack I/O here:
+the handler fetches the locale and sends; this decides access, asks the engine and
+renders the template.
+
+Access is decided in `bot.access` only; this module never widens the viewer's scope.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from bot import answers
+from bot.access import AccessDenied, PartnerNotFound, Role, Viewer, resolve_partner
+from bot.i18n import render_home, render_message
+from bot.kpi import KPI_NAMES, KpiParams
+from bot.kpi.params import params_from_settings
+from bot.kpi.periods import Period
+from bot.kpi.sql import P
+from bot.questions import Question
+from bot.render.blocks import Rendered
+from bot.settings import Settings
+from bot.slack_meta import HOME_PERIOD, HOME_PERIODS
+
+
+def params_for(settings: Settings, now: datetime, period: Period | None) -> KpiParams:
+    question: dict[str, Any] = period.question(now) if period else {"as_of": now}
+    return params_from_settings(settings, **question)
+
+
+def command_reply(
+    conn: Connection,
+    settings: Settings,
+    now: datetime,
+    viewer: Viewer,
+    question: Question,
+    locale: str,
+) -> Rendered:
+    if question.command == "help":
+        return render_message("help", locale, unknown=question.unknown)
+    if not viewer.sees_figures:
+        return render_message("refusal", locale, reason="stranger", partner_name=None)
+    if conn.execute(select(func.count()).select_from(P)).scalar_one() == 0:
+        return render_message("bad_argument", locale, code="empty_store", word="")
+    params = params_for(settings, now, question.period)
+    rep_view = viewer.role is Role.REP
+
+    if question.command == "me":
+        if viewer.rep is None:
+            return render_message("refusal", locale, reason="not_rep", partner_name=None)
+        card = answers.me_card(conn, params, _as_rep(viewer))
+        return render_message("me", locale, me=card, params=params)
+
+    partner = None
+    if question.partner is not None:
+        try:
+            partner = resolve_partner(conn, viewer, question.partner)
+        except AccessDenied:
+            own = viewer.rep.partner_name if viewer.rep else None
+            return render_message("refusal", locale, reason="other_partner", partner_name=own)
+        except PartnerNotFound as exc:
+            hint = difflib.get_close_matches(question.partner.lower(), KPI_NAMES, n=1)
+            return render_message(
+                "not_found",
+                locale,
+                text=exc.text,
+                suggestions=[{"key": s.key, "name": s.name} for s in exc.suggestions],
+                kpi_hint=hint[0] if hint else None,
+            )
+
+    if question.command == "partner":
+        assert partner is not None
+        card = answers.partner_card(conn, params, viewer, partner)
+        return render_message("partner", locale, card=card, params=params, rep_view=rep_view)
+    answer = answers.kpi_answer(conn, params, viewer, question.kpi, partner)
+    return render_message("kpi", locale, answer=answer, params=params, rep_view=rep_view)
+
+
+def home_view(
+    conn: Connection,
+    settings: Settings,
+    now: datetime,
+    viewer: Viewer,
+    locale: str,
+    period: Period | None = None,
+) -> dict[str, Any]:
+    params = params_for(settings, now, period)
+    home = answers.home(conn, params, viewer) if viewer.sees_figures else {"role": "stranger"}
+    return render_home(
+        locale,
+        home=home,
+        params=params,
+        period=period.text if period else HOME_PERIODS[0],
+        periods=HOME_PERIODS,
+        period_action=HOME_PERIOD,
+    )
+
+
+def oops(locale: str, ref: str) -> Rendered:
+    return render_message("oops", locale, ref=ref)
+
+
+def _as_rep(viewer: Viewer) -> Viewer:
+    """`/prm me` speaks to the rep in whoever asks, even if they also manage partners."""
+    return viewer if viewer.role is Role.REP else Viewer(viewer.slack_user_id, Role.REP, viewer.rep)
