@@ -1,0 +1,94 @@
+"""The HTTP surface: Slack's signatures, the 3-second ack, and the health check."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from bot.web import create_web_app
+from tests.slack.conftest import MANAGER, SECRET, _serve, sign
+
+
+def _command_body(fake, text: str = "kpi") -> str:
+    return urlencode(
+        {
+            "command": "/prm",
+            "text": text,
+            "user_id": MANAGER,
+            "team_id": "T0001",
+            "response_url": fake.response_url(),
+            "trigger_id": "1.2.3",
+            "channel_id": "C1",
+        }
+    )
+
+
+def test_good_signature_is_acked_empty_within_three_seconds(world):
+    body = _command_body(world.fake)
+    started = time.monotonic()
+    response = world.post(body, "application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert time.monotonic() - started < 3
+    assert response.text == ""  # the answer goes to response_url, not the ack
+    world.fake.wait_for("response_url")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda body: sign(body, secret="wrong-secret"), id="wrong-secret"),
+        pytest.param(lambda body: sign(body + "tampered"), id="tampered-body"),
+        pytest.param(lambda body: sign(body, int(time.time()) - 5 * 60 - 5), id="stale"),
+        pytest.param(lambda body: sign(body, int(time.time()) + 5 * 60 + 5), id="future"),
+        pytest.param(lambda body: {}, id="unsigned"),
+        pytest.param(
+            lambda body: {**sign(body), "X-Slack-Signature": "v1=abc"}, id="wrong-version"
+        ),
+    ],
+)
+def test_bad_or_stale_signatures_get_401_and_nothing_happens(world, headers):
+    body = _command_body(world.fake)
+    response = world.post(body, "application/x-www-form-urlencoded", headers(body))
+    assert response.status_code == 401
+    assert world.fake.calls_to("response_url") == []
+    assert world.fake.calls_to("users.info") == []
+
+
+def test_url_verification_challenge(world):
+    import json
+
+    body = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"})
+    response = world.post(body, "application/json")
+    assert response.status_code == 200
+    assert "c-123" in response.text
+
+
+def test_healthz_reports_the_database(world):
+    response = httpx.get(f"{world.url}/healthz", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_down(world):
+    from bot.db import get_engine
+
+    dead = get_engine("postgresql://postgres@127.0.0.1:1/nothing")
+    url, server, thread = _serve(create_web_app(object(), dead))  # type: ignore[arg-type]
+    try:
+        response = httpx.get(f"{url}/healthz", timeout=10)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+def test_oauth_routes_are_404_without_client_id(world):
+    assert httpx.get(f"{world.url}/slack/install", timeout=5).status_code == 404
+
+
+def test_signing_secret_is_the_one_configured(world):
+    assert world.settings.slack_signing_secret == SECRET
