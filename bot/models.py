@@ -19,6 +19,9 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Text,
+    UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -59,6 +62,8 @@ class Partner(SQLModel, table=True):
     tier: str | None = Field(default=None, sa_column=Column(String(64), index=True))
     manager_slack_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
     cs_slack_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
+    # The partner's shared channel: nudges for reps without a Slack account go there.
+    slack_channel_id: str | None = Field(default=None, sa_column=Column(String(32)))
 
 
 class PartnerUser(SQLModel, table=True):
@@ -79,6 +84,8 @@ class PartnerUser(SQLModel, table=True):
     registered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     registered_on: date | None = Field(default=None, sa_column=Column(Date))  # see signed_on
     locale: str | None = Field(default=None, sa_column=Column(String(16)))
+    # Set when the rep pressed "Stop these tips" (or typed /prm tips off); cleared by on.
+    tips_off_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class Asset(SQLModel, table=True):
@@ -149,3 +156,111 @@ class PartnerFirstEvent(SQLModel, table=True):
     )
     type: str = Field(sa_column=Column(String(32), primary_key=True))
     first_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SlackRecipient(SQLModel, table=True):
+    """What we learnt about a Slack user once, so jobs do not ask again for every message:
+    their DM channel (conversations.open), time zone and locale (users.info)."""
+
+    __tablename__ = "slack_recipient"
+
+    slack_user_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    dm_channel_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    tz: str | None = Field(default=None, sa_column=Column(String(64)))
+    locale: str | None = Field(default=None, sa_column=Column(String(16)))
+    profile_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a job. (job, occurrence) is unique: the scheduled occurrence claimed by
+    whichever instance inserts it first, so each occurrence runs once across replicas."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (
+        UniqueConstraint("job", "occurrence", name="uq_job_run_job_occurrence"),
+        Index("ix_job_run_started", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(sa_column=Column(String(32), nullable=False))
+    occurrence: str = Field(sa_column=Column(String(64), nullable=False))
+    as_of: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    host: str | None = Field(default=None, sa_column=Column(String(128)))
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Delivery(SQLModel, table=True):
+    """The delivery ledger: one row per message a job means to send, keyed for exactly once.
+
+    The row is written (status `pending`) before sending and marked after; a unique `key`
+    (job, recipient, period or episode) stops a rerun, a restart or a second instance from
+    sending the same message again. A `pending` row that stays pending is ambiguous (the
+    process died between send and mark) and is reported, never resent.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        Index("ix_delivery_user_created", "user_id", "created_at"),
+        Index("ix_delivery_status_created", "status", "created_at"),
+        Index("ix_delivery_run", "run_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    job: str = Field(sa_column=Column(String(32), nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    recipient: str = Field(sa_column=Column(String(128), nullable=False))
+    channel_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    user_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("partner_user.id", ondelete="CASCADE")),
+    )
+    action: str | None = Field(default=None, sa_column=Column(String(64)))
+    target: str | None = Field(default=None, sa_column=Column(String(64)))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(String(64)))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    message_ts: str | None = Field(default=None, sa_column=Column(String(32)))
+    run_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("job_run.id", ondelete="SET NULL"))
+    )
+
+
+class AlertEpisode(SQLModel, table=True):
+    """A coaching condition from the moment it was first seen until it no longer holds.
+
+    One alert per episode: at most one open episode per (condition, subject), enforced by a
+    partial unique index so two instances cannot open it twice.
+    """
+
+    __tablename__ = "alert_episode"
+    __table_args__ = (
+        Index(
+            "uq_alert_episode_open",
+            "condition",
+            "subject",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_alert_episode_cs", "cs_slack_id", "closed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    condition: str = Field(sa_column=Column(String(32), nullable=False))
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    cs_slack_id: str = Field(sa_column=Column(String(32), nullable=False))
+    partner_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"))
+    )
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    opened_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    acked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    acked_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -17,15 +17,18 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
+
+
+SLACK_SDK_TABLES = frozenset({"slack_installations", "slack_bots", "slack_oauth_states"})
 
 
 def owned_by_us(name: str | None, type_: str, parent_names: dict) -> bool:
-    """Alembic's `include_name`: the `slack_*` tables belong to slack-sdk's OAuth stores
+    """Alembic's `include_name`: the tables in SLACK_SDK_TABLES belong to slack-sdk's OAuth stores
     (migration 0004 creates them; tests/test_oauth_stores.py checks them against
     slack-sdk), so comparisons with our models must leave them alone."""
     table = name if type_ == "table" else parent_names.get("table_name")
-    return not (table or "").startswith("slack_")
+    return table not in SLACK_SDK_TABLES
 
 
 def _config() -> Config:

@@ -23,6 +23,10 @@ from bot.settings import get_settings
 PG_URL = os.environ.get("PRM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TABLES = (
+    "delivery",
+    "job_run",
+    "alert_episode",
+    "slack_recipient",
     "event",
     "asset_tag",
     "asset",

@@ -17,7 +17,7 @@ from bot.db import get_engine
 from bot.demo import ARTICLE_PARTNER_KEY, REP_A_KEY, REP_B_KEY, generate
 from bot.demo.generator import end_of_minute_before
 from bot.importer import import_path
-from bot.models import Event, Partner
+from bot.models import Event, Partner, PartnerUser
 from bot.timeutil import parse_instant
 
 END = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
@@ -30,6 +30,9 @@ SPEC_HEADERS = {
     "assets": "key,title,url,tags",
     "events": "event_id,occurred_at,type,partner_key,user_key,object_key,amount",
 }
+# Columns the demo writes beyond the spec, at the end of the header (docs/import.md).
+EXTENSIONS = {"partners": ",slack_channel_id"}
+SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,31}")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def test_same_seed_and_end_give_identical_files(tmp_path: Path, small: Path) -> 
 def test_headers_are_the_spec_headers(small: Path) -> None:
     for kind, header in SPEC_HEADERS.items():
         with (small / f"{kind}.csv").open(encoding="utf-8") as fh:
-            assert fh.readline().rstrip("\n") == header
+            assert fh.readline().rstrip("\n") == header + EXTENSIONS.get(kind, "")
 
 
 def test_article_reps_a_and_b_have_exact_counts_in_the_last_30_days(small: Path) -> None:
@@ -109,6 +112,36 @@ def test_sizes_ids_and_times_are_sane(tmp_path: Path) -> None:
     assert {p["tier"] for p in partners} <= {"platinum", "gold", "silver", "registered"}
 
 
+def test_every_fifth_partner_has_a_shared_channel_with_unlinked_reps(small: Path) -> None:
+    partners = _rows(small / "partners.csv")
+    users = _rows(small / "users.csv")
+    channels = {p["key"]: p["slack_channel_id"] for p in partners if p["slack_channel_id"]}
+    assert channels == {  # indexes 0, 5, 10 of 12; made up, and shaped like Slack's
+        "p00000": "C0PARTNER000",
+        "p00005": "C0PARTNER005",
+        "p00010": "C0PARTNER010",
+    }
+    assert all(SLACK_CHANNEL.fullmatch(c) for c in channels.values())
+    for key in channels:
+        reps = [u for u in users if u["partner_key"] == key]
+        # every third rep of a partner with a channel has no Slack account: someone to nudge
+        assert [u for u in reps[1::3] if u["slack_user_id"]] == []
+        assert any(u["slack_user_id"] for u in reps)  # and the others mostly have one
+    # some reps elsewhere never linked Slack either (about one in twelve)
+    assert any(not u["slack_user_id"] for u in users if u["partner_key"] not in channels)
+    slack_ids = [u["slack_user_id"] for u in users if u["slack_user_id"]]
+    assert len(set(slack_ids)) == len(slack_ids)
+
+
+def test_the_article_partner_and_its_reps_are_unchanged(small: Path) -> None:
+    [article] = [p for p in _rows(small / "partners.csv") if p["key"] == ARTICLE_PARTNER_KEY]
+    assert article["slack_channel_id"] == ""
+    assert (article["tier"], article["name"]) == ("gold", "株式会社アーティクル (article example)")
+    reps = {u["key"]: u for u in _rows(small / "users.csv") if u["key"] in (REP_A_KEY, REP_B_KEY)}
+    assert reps[REP_A_KEY]["slack_user_id"] == "U1000001000"
+    assert reps[REP_B_KEY]["slack_user_id"] == "U1000001001"  # README: `prm slack ask` as rep B
+
+
 def test_generated_files_import_without_rejections(engine: Engine, small: Path) -> None:
     reports = {
         kind: import_path(engine, kind, small / f"{kind}.csv", UTC_ZONE) for kind in SPEC_HEADERS
@@ -120,12 +153,34 @@ def test_generated_files_import_without_rejections(engine: Engine, small: Path) 
         assert conn.execute(select(func.count()).select_from(Event)).scalar_one() == len(
             _rows(small / "events.csv")
         )
+        stored = dict(conn.execute(select(Partner.key, Partner.slack_channel_id)).all())
+        unlinked = conn.execute(
+            select(func.count())
+            .select_from(PartnerUser)
+            .join(Partner, Partner.id == PartnerUser.partner_id)
+            .where(Partner.slack_channel_id.is_not(None), PartnerUser.slack_user_id.is_(None))
+        ).scalar_one()
+    assert {k: v for k, v in stored.items() if v} == {
+        "p00000": "C0PARTNER000",
+        "p00005": "C0PARTNER005",
+        "p00010": "C0PARTNER010",
+    }
+    assert unlinked >= 3
 
 
 def test_jsonl_files_import_without_rejections(engine: Engine, tmp_path: Path) -> None:
     summary = generate(tmp_path, partners=6, end=END, seed=3, fmt="jsonl")
     first = json.loads((tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert list(first) == SPEC_HEADERS["events"].split(",")
+    partners = (tmp_path / "partners.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["slack_channel_id"] for line in partners] == [
+        "C0PARTNER000",
+        None,
+        None,
+        None,
+        None,
+        "C0PARTNER005",
+    ]
     for kind in SPEC_HEADERS:
         report = import_path(engine, kind, summary.files[kind], UTC_ZONE)
         assert report.rejected == 0, (kind, report.rejections[:3])

@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 
 import bot.importer.report
 import bot.importer.run
@@ -613,6 +613,176 @@ def test_asset_tags_are_replaced_on_reimport(engine: Engine, tmp_path):
     )
     assert assets(engine)["case"][2] == ["a", "b"]
     assert count(engine, AssetTag) == 2
+
+
+# -- partners: the shared Slack channel ------------------------------------------------------
+
+CHANNEL_HEADER = PARTNER_HEADER + ",slack_channel_id"
+
+
+def channels(engine: Engine) -> dict[str, str | None]:
+    """partner key -> slack_channel_id."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Partner.key, Partner.slack_channel_id)).all())
+
+
+def test_slack_channel_ids_accepted(engine: Engine, tmp_path):
+    text = csv_text(
+        CHANNEL_HEADER,
+        "p1,P1,,,,,C0PARTNER017",  # public channel
+        "p2,P2,,,,,G01ABCDEF",  # private channel (the old id form)
+        "p3,P3,,,,,C12",  # the shortest: a letter and two more
+        f"p4,P4,,,,,C{'Z9' * 15}A",  # the longest: 32 characters, the column's width
+        "p5,P5,,,,,",  # empty: no channel
+        "p6,P6,,,,,  C0PADDED  ",  # surrounding blanks are trimmed, as in every cell
+    )
+    report = run(engine, "partners", write(tmp_path, "p.csv", text))
+    assert counts(report) == (6, 6, 0, 0, 0)
+    assert channels(engine) == {
+        "p1": "C0PARTNER017",
+        "p2": "G01ABCDEF",
+        "p3": "C12",
+        "p4": "C" + "Z9" * 15 + "A",
+        "p5": None,
+        "p6": "C0PADDED",
+    }
+    # JSON Lines: a string, null, or no key at all (a new partner then has none)
+    text = jsonl_text(
+        {"key": "j1", "name": "J1", "slack_channel_id": "C0JSON1"},
+        {"key": "j2", "name": "J2", "slack_channel_id": None},
+        {"key": "j3", "name": "J3"},
+    )
+    assert counts(run(engine, "partners", write(tmp_path, "p.jsonl", text))) == (3, 3, 0, 0, 0)
+    assert {k: v for k, v in channels(engine).items() if k.startswith("j")} == {
+        "j1": "C0JSON1",
+        "j2": None,
+        "j3": None,
+    }
+
+
+def _not_a_channel(shown: str, hint: str = "") -> str:
+    return (
+        f"slack_channel_id: not a Slack channel id: {shown!r}{hint} "
+        "(expected C or G, then 2 to 31 capital letters or digits)"
+    )
+
+
+CHANNEL_REJECTIONS = [
+    ("lower-case", "c0partner017", _not_a_channel("c0partner017")),
+    ("user-id", "U012AB3CD", _not_a_channel("U012AB3CD")),
+    ("channel-name", "#partner-acme",
+     _not_a_channel("#partner-acme", " — a channel name, not its id")),
+    ("too-short", "C1", _not_a_channel("C1")),
+    ("too-long", "C" + "A" * 32, _not_a_channel("C" + "A" * 32)),
+    ("far-too-long", "C" + "A" * 60, _not_a_channel("C" + "A" * 39 + "…")),
+    ("punctuation", "C0AB-CD", _not_a_channel("C0AB-CD")),
+    ("inner-blank", "C0AB CD", _not_a_channel("C0AB CD")),
+    ("url", "https://acme.slack.com/archives/C0ABC",
+     _not_a_channel("https://acme.slack.com/archives/C0ABC")),
+    ("direct-message", "D024BE91L",
+     "slack_channel_id: 'D024BE91L' is a direct-message id, not a channel (expected C… or G…)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [r[1:] for r in CHANNEL_REJECTIONS],
+    ids=[r[0] for r in CHANNEL_REJECTIONS],
+)
+def test_slack_channel_id_rejections(engine: Engine, tmp_path, value: str, reason: str):
+    # header = line 1, good = line 2, the bad row = line 3, good = line 4
+    text = csv_text(CHANNEL_HEADER, "good1,G1,,,,,C0GOOD1", f"bad,Bad,,,,,{value}", "good2,G2,,,,,")
+    report = run(engine, "partners", write(tmp_path, "p.csv", text))
+    assert report.rejections == [(3, reason)]
+    assert counts(report) == (3, 2, 0, 0, 1)
+    assert channels(engine) == {"good1": "C0GOOD1", "good2": None}  # the bad row stored nothing
+
+
+def test_slack_channel_id_rejections_in_json_lines(engine: Engine, tmp_path):
+    text = jsonl_text(
+        {"key": "ok", "name": "OK", "slack_channel_id": "G0OK"},  # line 1
+        {"key": "num", "name": "Num", "slack_channel_id": 12345},  # line 2: a JSON number
+        {"key": "dm", "name": "DM", "slack_channel_id": "D0DM"},  # line 3
+        {"key": "obj", "name": "Obj", "slack_channel_id": {"id": "C0X"}},  # line 4
+    )
+    report = run(engine, "partners", write(tmp_path, "p.jsonl", text))
+    assert report.rejections == [
+        (2, _not_a_channel("12345")),
+        (3, "slack_channel_id: 'D0DM' is a direct-message id, not a channel (expected C… or G…)"),
+        (4, "field 'slack_channel_id' must be a string, not an object"),
+    ]
+    assert channels(engine) == {"ok": "G0OK"}
+
+
+def test_slack_channel_id_is_upserted_like_the_other_partner_fields(engine: Engine, tmp_path):
+    first = csv_text(CHANNEL_HEADER, "acme,Acme,,gold,U1,U2,C0ACME", "globex,Globex,,,,,G0GLOBEX")
+    assert counts(run(engine, "partners", write(tmp_path, "p1.csv", first))) == (2, 2, 0, 0, 0)
+
+    # a new channel for acme; globex's cell emptied, so its channel is cleared
+    second = csv_text(CHANNEL_HEADER, "acme,Acme,,gold,U1,U2,C0ACMENEW", "globex,Globex,,,,,")
+    assert counts(run(engine, "partners", write(tmp_path, "p2.csv", second))) == (2, 0, 2, 0, 0)
+    assert channels(engine) == {"acme": "C0ACMENEW", "globex": None}
+
+    # a file without the column (the spec's own format) leaves the channel alone
+    third = csv_text(PARTNER_HEADER, "acme,ACME Corp,,gold,U1,U2")
+    assert counts(run(engine, "partners", write(tmp_path, "p3.csv", third))) == (1, 0, 1, 0, 0)
+    assert channels(engine)["acme"] == "C0ACMENEW"
+    assert partners(engine)["acme"][0] == "ACME Corp"
+    text = jsonl_text({"key": "acme", "name": "ACME Corp", "tier": "platinum"})
+    run(engine, "partners", write(tmp_path, "p.jsonl", text))
+    assert channels(engine)["acme"] == "C0ACMENEW"
+
+    # a rejected channel leaves the whole stored row as it was, channel included
+    bad = csv_text(CHANNEL_HEADER, "acme,Renamed,,silver,,,#acme")
+    assert run(engine, "partners", write(tmp_path, "p4.csv", bad)).rejected == 1
+    assert partners(engine)["acme"] == ("ACME Corp", None, "platinum", "U1", "U2")
+    assert channels(engine)["acme"] == "C0ACMENEW"
+
+    # JSON null clears it
+    text = jsonl_text({"key": "acme", "name": "ACME Corp", "slack_channel_id": None})
+    run(engine, "partners", write(tmp_path, "p2.jsonl", text))
+    assert channels(engine) == {"acme": None, "globex": None}
+
+
+def test_cli_reports_a_bad_slack_channel_id_by_line(cli, engine: Engine, tmp_path):
+    text = csv_text(CHANNEL_HEADER, "acme,Acme,,,,,C0ACME", "globex,Globex,,,,,D0DM")
+    result = cli("import", "partners", str(write(tmp_path, "partners.csv", text)))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "line 3: slack_channel_id: 'D0DM' is a direct-message id, not a channel "
+        "(expected C… or G…)",
+        "partners.csv: read 2, inserted 1, updated 0, duplicates 0, rejected 1",
+    ]
+
+
+# -- columns the bot owns survive a re-import ----------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_users_reimport_keeps_tips_off_at(engine: Engine, world: Store, tmp_path, fmt: str):
+    """`partner_user.tips_off_at` is set by the bot ("Stop these tips"), not by any file."""
+    stopped = utc(2026, 4, 3, 12, 30)
+    with engine.begin() as conn:
+        conn.execute(
+            update(PartnerUser).where(PartnerUser.key == "acme-a").values(tips_off_at=stopped)
+        )
+    rows = [
+        ("acme-a", "acme", "Renamed A", "a@acme.example", "UA", "2026-04-01", "ja"),
+        ("acme-b", "acme", "B", "", "", "", "en"),
+        ("acme-c", "acme", "New C", "", "", "", ""),  # a new user: no tips_off_at
+    ]
+    if fmt == "csv":
+        text = csv_text(USER_HEADER, *(",".join(r) for r in rows))
+    else:
+        names = USER_HEADER.split(",")
+        text = jsonl_text(*({n: v or None for n, v in zip(names, r, strict=True)} for r in rows))
+    report = run(engine, "users", write(tmp_path, f"u.{fmt}", text))
+    assert counts(report) == (3, 1, 2, 0, 0)
+    renamed = ("acme", "Renamed A", "a@acme.example", "UA", date(2026, 4, 1), "ja")
+    assert users(engine)["acme-a"] == renamed  # the file's columns were all updated
+    with engine.connect() as conn:
+        tips_off = dict(conn.execute(select(PartnerUser.key, PartnerUser.tips_off_at)).all())
+    assert tips_off == {"acme-a": stopped, "acme-b": None, "globex-a": None, "acme-c": None}
 
 
 # -- whole-file errors -----------------------------------------------------------------------

@@ -16,6 +16,13 @@ with commas, Japanese text, plain dates and timestamps mixed, offsets +09:00 / +
 fractional seconds, empty optional cells, invited users without `registered_at`, a partner
 without users, assets nobody opens, an event exactly at the period start and one exactly
 at `end` (which an as-of-`end` report must not count).
+
+Slack: every fifth partner (index 0, 5, 10 …; never the article's) has a shared channel,
+`slack_channel_id` = `C0PARTNER` + its index (`C0PARTNER005`), a column the importer accepts
+beyond the spec's format (docs/import.md). Some reps anywhere never linked a Slack account,
+and in a partner with a shared channel every third rep (the 2nd, 5th, 8th …) has none, so
+nudges to a partner's channel always have someone to be about. Neither costs a random draw:
+every other value is the same as without them.
 """
 
 from __future__ import annotations
@@ -52,7 +59,16 @@ FORMATS: tuple[str, ...] = ("csv", "jsonl")
 
 # The spec's exchange headers, in import order (users need partners, events need all).
 HEADERS: dict[str, tuple[str, ...]] = {
-    "partners": ("key", "name", "signed_at", "tier", "manager_slack_id", "cs_slack_id"),
+    # slack_channel_id goes beyond the spec's header: the importer's extension, docs/import.md
+    "partners": (
+        "key",
+        "name",
+        "signed_at",
+        "tier",
+        "manager_slack_id",
+        "cs_slack_id",
+        "slack_channel_id",
+    ),
     "users": ("key", "partner_key", "name", "email", "slack_user_id", "registered_at", "locale"),
     "assets": ("key", "title", "url", "tags"),
     "events": (
@@ -73,6 +89,8 @@ EVENTS_PER_PARTNER = 500  # the calibration target; see `_SCALE`
 ARTICLE_PARTNER_KEY = "p-article"
 REP_A_KEY = "p-article-rep-a"
 REP_B_KEY = "p-article-rep-b"
+SHARED_CHANNEL_EVERY = 5  # every fifth partner has a shared Slack channel
+SHARED_CHANNEL_PREFIX = "C0PARTNER"
 # (lead.registered, deal.registered), all inside the 30 days before `end`.
 ARTICLE_REPS: dict[str, tuple[int, int]] = {REP_A_KEY: (18, 8), REP_B_KEY: (22, 3)}
 
@@ -328,6 +346,7 @@ class _PartnerShape:
     crm_offset: int  # offset the CRM sync writes lead/deal events in
     n_reps: int
     article: bool = False
+    channel: str = ""  # the shared Slack channel's id, or "" for none
 
 
 def _shape(rng: random.Random, index: int, partners: int, key: str, end_day: int) -> _PartnerShape:
@@ -367,8 +386,26 @@ def _shape(rng: random.Random, index: int, partners: int, key: str, end_day: int
     if article:
         n_reps = 12
     return _PartnerShape(
-        key, ja, tier, signed_day, depth, stop_day, gaps, offset, crm_offset, n_reps, article
+        key,
+        ja,
+        tier,
+        signed_day,
+        depth,
+        stop_day,
+        gaps,
+        offset,
+        crm_offset,
+        n_reps,
+        article,
+        "" if article else shared_channel(index),
     )
+
+
+def shared_channel(index: int) -> str:
+    """The made-up shared channel of partner `index`, or "" (no random draw: see above)."""
+    if index % SHARED_CHANNEL_EVERY:
+        return ""
+    return f"{SHARED_CHANNEL_PREFIX}{index:03d}"
 
 
 def _partner_name(rng: random.Random, index: int, partners: int, ja: bool, article: bool) -> str:
@@ -399,6 +436,7 @@ def _simulate_partner(
         shape.tier,
         rng.choice(MANAGERS),
         cs,
+        shape.channel,
     )
     sim = _PartnerSim(row)
     if shape.depth == 0 and index == 2 and partners >= 5:
@@ -467,6 +505,8 @@ def _user_row(
     email = f"{local}@{shape.key}.example.com"
     # Unique by construction (the bot maps Slack users back to reps); some never linked.
     slack = "" if rng.random() < 0.08 else f"U1{index:06d}{j:03d}"
+    if shape.channel and j % 3 == 1:
+        slack = ""  # nudged in the partner's shared channel (the draw above is still made)
     if reg_day is None:
         registered = ""
     elif rng.random() < 0.2:

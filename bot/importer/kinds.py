@@ -30,7 +30,8 @@ class KindSpec:
 
 PARTNERS = KindSpec(
     "partners",
-    ("key", "name", "signed_at", "tier", "manager_slack_id", "cs_slack_id"),
+    # slack_channel_id extends the spec's format (docs/import.md): the partner's shared channel.
+    ("key", "name", "signed_at", "tier", "manager_slack_id", "cs_slack_id", "slack_channel_id"),
     ("key", "name"),
 )
 USERS = KindSpec(

@@ -13,7 +13,9 @@ are exact and two imports of the same file running at once store each event once
   SQLAlchemy sends as multi-row VALUES pages; here the disk, not Python, is the limit.
 
 Partners, users and assets are upserted by key (`ON CONFLICT (key) DO UPDATE`), touching
-only the columns the file carries. A row counts as *updated* when its key already existed
+only the columns the file carries: a column the importer does not know, such as
+`partner_user.tips_off_at` (set by the bot when a rep stops the tips), is never written, so a
+re-import cannot reset it. A row counts as *updated* when its key already existed
 (in the database, or earlier in the same file), whether or not any value changed; otherwise
 *inserted*. Within a batch the rows for one key are merged in file order before writing,
 because PostgreSQL refuses to update one row twice in a single statement.

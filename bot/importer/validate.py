@@ -15,6 +15,9 @@ Reason texts (shown as `line N: <reason>`):
 - `occurred_at: unparseable time: 'yesterday'` (also `unparseable date` for a bad plain date)
 - `bad amount 'ten' (not a number)`, `bad amount '1e30' (out of range)`
 - `field 'tier' too long (72 characters, at most 64)`, `tag 'x…' too long (…)`
+- `slack_channel_id: not a Slack channel id: 'c0abc' (expected C or G, then 2 to 31 capital
+  letters or digits)`, `slack_channel_id: 'D024BE91L' is a direct-message id, not a channel
+  (expected C… or G…)`
 
 The reader adds its own: `invalid JSON line: …`, `malformed CSV record: …`, `not valid UTF-8`,
 `N fields, but the header has M`, `field 'x' must be a string, not an object`.
@@ -22,6 +25,7 @@ The reader adds its own: `invalid JSON line: …`, `malformed CSV record: …`, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -49,6 +53,13 @@ Validator = Callable[[Fields], Record]
 
 _EVENT_TYPES = frozenset(EVENT_TYPES)
 _NO_OBJECT_TYPES = frozenset({"user.login"})
+
+# A Slack conversation id: a type letter, then capitals and digits, 32 characters at most
+# (the column's width). A partner's shared channel is a public (C…) or private (G…) channel;
+# a D… id is a direct message with one person, so it is refused with its own reason.
+SLACK_CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{2,31}")
+_CHANNEL_PREFIXES = ("C", "G")
+_SHOWN_CHARS = 40  # a longer rejected value is cut short in the reason
 
 
 @dataclass
@@ -136,6 +147,22 @@ def _optional_texts(
             record[name] = value
 
 
+def slack_channel_id(value: str) -> str:
+    """`value` if it is a Slack channel id (`C…` or `G…`), else `RowRejected` saying why."""
+    if not SLACK_CONVERSATION_ID.fullmatch(value):
+        shown = value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "…"
+        hint = " — a channel name, not its id" if value.startswith("#") else ""
+        raise RowRejected(
+            f"slack_channel_id: not a Slack channel id: {shown!r}{hint} "
+            "(expected C or G, then 2 to 31 capital letters or digits)"
+        )
+    if not value.startswith(_CHANNEL_PREFIXES):
+        raise RowRejected(
+            f"slack_channel_id: {value!r} is a direct-message id, not a channel (expected C… or G…)"
+        )
+    return value
+
+
 def partner_validator(tz: ZoneInfo) -> Validator:
     def validate(fields: Fields) -> Record:
         record: Record = {
@@ -144,6 +171,10 @@ def partner_validator(tz: ZoneInfo) -> Validator:
         }
         _set_instant_or_date(record, fields, "signed_at", "signed_on", tz)
         _optional_texts(fields, ("tier", "manager_slack_id", "cs_slack_id"), PARTNER_WIDTHS, record)
+        # Like the other optional columns: absent leaves the stored channel, empty clears it.
+        if "slack_channel_id" in fields:
+            channel = fields["slack_channel_id"]
+            record["slack_channel_id"] = None if channel is None else slack_channel_id(channel)
         return record
 
     return validate
