@@ -70,6 +70,8 @@ def environment(locale: str) -> Environment:
         count=numbers.count,
         number=numbers.number,
         days=numbers.days,
+        change=numbers.change,
+        s=lambda n, word: word if n == 1 else word + "s",  # English plural: {{ n | s("deal") }}
         day=_day,
         minute=_minute,
     )

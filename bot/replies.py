@@ -42,15 +42,23 @@ def command_reply(
     if question.command == "help":
         return render_message("help", locale, unknown=question.unknown)
     if not viewer.sees_figures:
-        return render_message("refusal", locale, reason="stranger", partner_name=None)
+        return render_message(
+            "refusal", locale, reason="stranger", partner_name=None, kpi_hint=None
+        )
     if conn.execute(select(func.count()).select_from(P)).scalar_one() == 0:
         return render_message("bad_argument", locale, code="empty_store", word="")
+    if question.period is not None and question.period.start and question.period.start > now:
+        return render_message(
+            "bad_argument", locale, code="future_period", word=question.period.text
+        )
     params = params_for(settings, now, question.period)
     rep_view = viewer.role is Role.REP
 
     if question.command == "me":
         if viewer.rep is None:
-            return render_message("refusal", locale, reason="not_rep", partner_name=None)
+            return render_message(
+                "refusal", locale, reason="not_rep", partner_name=None, kpi_hint=None
+            )
         card = answers.me_card(conn, params, _as_rep(viewer))
         return render_message("me", locale, me=card, params=params)
 
@@ -60,7 +68,14 @@ def command_reply(
             partner = resolve_partner(conn, viewer, question.partner)
         except AccessDenied:
             own = viewer.rep.partner_name if viewer.rep else None
-            return render_message("refusal", locale, reason="other_partner", partner_name=own)
+            hint = difflib.get_close_matches(question.partner.lower(), KPI_NAMES, n=1)
+            return render_message(
+                "refusal",
+                locale,
+                reason="other_partner",
+                partner_name=own,
+                kpi_hint=hint[0] if hint else None,
+            )
         except PartnerNotFound as exc:
             hint = difflib.get_close_matches(question.partner.lower(), KPI_NAMES, n=1)
             return render_message(

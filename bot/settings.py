@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///prm.db"
@@ -66,6 +66,51 @@ class Settings(BaseSettings):
         description="Freeze the bot's clock at this instant (demos, acceptance runs).",
     )
 
+    # Scheduled jobs (docs/jobs.md).
+    schedule_timezone: str = Field(default="", description="Zone of the cron schedules.")
+    scheduler_enabled: bool = Field(default=True, description="Run the jobs inside prm serve.")
+    nudge_hour: int = Field(default=10, ge=0, le=23)
+    nudge_cap_days: int = Field(default=7, ge=1)
+    nudge_stop_after: int = Field(default=3, ge=0)
+    quiet_hours: str = Field(default="20:00-08:00")
+    holdout_share: float = Field(default=0.1, ge=0, le=1)
+    holdout_salt: str = Field(default="prm-holdout-v1")
+    nudge_rules: str = Field(default="", description="Path to a rules YAML; empty = built in.")
+    portal_url: str = Field(default="", description="Partner portal login URL for nudges.")
+    scorecard_cron: str = Field(default="0 9 * * mon")
+    coaching_cron: str = Field(default="30 9 * * *")
+    stuck_days: int = Field(default=21, ge=1)
+    snooze_days: int = Field(default=14, ge=1)
+    alerts_per_run: int = Field(default=10, ge=1)
+
+    @field_validator("as_of")
+    @classmethod
+    def _instant(cls, value: str) -> str:
+        if value.strip():
+            from bot.timeutil import parse_user_instant
+
+            parse_user_instant(value, ZoneInfo("UTC"))  # TimeParseError is a ValueError
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        from bot.nudges.fatigue import QuietHours
+
+        QuietHours.parse(value)
+        return value
+
+    @field_validator("scorecard_cron", "coaching_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r}: use five cron fields, such as '0 9 * * mon'")
+        return value
+
+    @property
+    def schedule_tz(self) -> ZoneInfo:
+        return ZoneInfo(self.schedule_timezone or self.timezone)
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
@@ -79,9 +124,11 @@ class Settings(BaseSettings):
     def oauth_enabled(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
 
-    @field_validator("timezone")
+    @field_validator("timezone", "schedule_timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.field_name == "schedule_timezone":
+            return value  # empty: the reporting zone
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import typer
 from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
 
 from bot.cli.common import engine, fail, settings
 
@@ -22,6 +24,9 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Bolt logs the whole body of a rejected request at INFO, response_url included: that
+    # URL lets anyone answer the user, so keep it out of the logs.
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
     # Imported here: `prm kpi` and friends should not pay for Slack's and uvicorn's imports.
     from bot.app import SlackConfigError, build_app
 
@@ -34,6 +39,8 @@ def serve(
     except BoltError as exc:  # auth.test refused the token, or Slack was unreachable
         fail(f"Slack refused to start the app: {exc}")
 
+    _start_scheduler(conf, eng)
+
     if socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -43,7 +50,16 @@ def serve(
             bolt, conf.slack_app_token, web_client=web_client(conf, token="")
         )
         typer.echo("prm: connecting to Slack over Socket Mode …", err=True)
-        handler.start()
+        try:
+            handler.connect()
+        except SlackApiError as exc:
+            fail(f"Slack refused the app token: {exc.response.get('error')}")
+        except OSError as exc:
+            fail(f"cannot reach Slack for Socket Mode: {type(exc).__name__}: {exc}")
+        from slack_bolt.util.utils import get_boot_message
+
+        typer.echo(get_boot_message(), err=True)
+        threading.Event().wait()  # serve until interrupted
         return
 
     import uvicorn
@@ -58,3 +74,23 @@ def serve(
         log_level=log_level.lower(),
         proxy_headers=True,
     )
+
+
+def _start_scheduler(conf, eng) -> None:
+    """The jobs run inside the server unless PRM_SCHEDULER_ENABLED=false (then run
+    `prm scheduler` elsewhere, or nothing). They need a bot token to send with."""
+    log = logging.getLogger("bot.cli.serve")
+    if not conf.scheduler_enabled:
+        log.info("scheduler disabled (PRM_SCHEDULER_ENABLED=false)")
+        return
+    if not conf.slack_bot_token:
+        log.warning("scheduler off: the jobs need SLACK_BOT_TOKEN to send")
+        return
+    from bot.app import settings_clock
+    from bot.jobs.scheduler import build_scheduler, catch_up
+    from bot.slack_client import job_client
+
+    clock = settings_clock(conf)
+    client = job_client(conf)
+    build_scheduler(conf, eng, client, clock).start()
+    catch_up(conf, eng, client, clock)

@@ -94,6 +94,7 @@ class Scope:
     manager_slack_id: str | None = None
     # A person's book in Slack: partners they manage or look after as CS (either column).
     member_slack_id: str | None = None
+    cs_slack_id: str | None = None
     tier: str | None = None
     signed_from: datetime | None = None
     signed_to: datetime | None = None
@@ -188,6 +189,9 @@ def span_before(instant: datetime, span: str, tz: ZoneInfo) -> datetime:
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"bad span {span!r}: use a number and d, w or m, such as 30d, 12w, 3m")
     n, unit = int(match.group(1)), match.group(2).lower()
-    if unit == "m":
-        return months_before(instant, n, tz)
-    return days_before(instant, n * (7 if unit == "w" else 1), tz)
+    try:
+        if unit == "m":
+            return months_before(instant, n, tz)
+        return days_before(instant, n * (7 if unit == "w" else 1), tz)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"span {span!r} reaches before the year 1: use a shorter one") from exc

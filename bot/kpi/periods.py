@@ -18,6 +18,10 @@ from bot.timeutil import local_midnight
 SPAN = re.compile(r"^\d+[dwm]$", re.IGNORECASE)
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
+# Shapes that can only be meant as a period (so "2026-Q5" or "1y" get the period message
+# rather than "no partner called 2026-Q5"): a number with letters, YYYY-…/YYYY/…, Qn.
+PERIODISH = re.compile(r"^(\d+[a-z]+|\d{4}[-/]\S+|q\d)$", re.IGNORECASE)
+MAX_DAYS = 3660  # ten years back is the longest period anyone means
 
 
 class PeriodError(ValueError):
@@ -42,15 +46,18 @@ class Period:
 
 def looks_like_period(word: str) -> bool:
     word = word.strip()
-    return bool(SPAN.match(word) or MONTH.match(word) or QUARTER.match(word))
+    return bool(PERIODISH.match(word))
 
 
 def parse_period(word: str, tz: ZoneInfo) -> Period:
     """Raise PeriodError with a message for people when the word is not a valid period."""
     text = word.strip()
     if SPAN.match(text):
-        if int(text[:-1]) == 0:
+        n, unit = int(text[:-1]), text[-1].lower()
+        if n == 0:
             raise PeriodError(f"period {text!r} is empty: use a number above 0, such as 30d")
+        if n * {"d": 1, "w": 7, "m": 31}[unit] > MAX_DAYS:
+            raise PeriodError(f"period {text!r} is too long: ten years at most")
         return Period(text=text, last=text)
     if m := MONTH.match(text):
         year, month = int(m.group(1)), int(m.group(2))

@@ -6,7 +6,8 @@ A template renders lines; this module turns them into blocks:
     ---                         divider
     > small print               context block (mrkdwn)
     [[action_id|value]] Label   a button (consecutive buttons share one actions block;
-    [[action_id|value|primary]] Label    a third field sets the style)
+    [[action_id|value|primary]] Label    a third field sets the style;
+    [[url|https://…]] Label     a link button)
     any other lines             one mrkdwn section per paragraph (blank line ends it)
 
 Slack's limits are enforced here, before anything is sent: a section over 3,000 chars is
@@ -22,6 +23,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+
+from bot.slack_meta import LINK_PREFIX
 
 MESSAGE_MAX_BLOCKS = 50
 VIEW_MAX_BLOCKS = 100
@@ -89,7 +92,10 @@ def parse_markup(markup: str) -> list[dict[str, Any]]:
                 "action_id": action_id,
                 "text": {"type": "plain_text", "text": _cut(unescape(label), 75), "emoji": True},
             }
-            if value:
+            if action_id == "url":
+                button["action_id"] = f"{LINK_PREFIX}{len(buttons)}"
+                button["url"] = unescape(value)[:3000]
+            elif value:
                 button["value"] = value[:2000]
             if style:
                 button["style"] = style
@@ -120,7 +126,7 @@ def fallback_text(blocks: list[dict[str, Any]]) -> str:
     parts = []
     for block in blocks:
         if block["type"] == "header":
-            parts.append(block["text"]["text"])
+            parts.append(escape(block["text"]["text"]))  # plain text in, mrkdwn out
         elif block["type"] == "section":
             parts.append(block["text"]["text"])
             break
@@ -159,3 +165,21 @@ def home_view(markup: str, more_note: str = "…") -> dict[str, Any]:
     view = {"type": "home", "blocks": blocks}
     View(**view).validate_json()
     return view
+
+
+def to_plain(blocks: list[dict[str, Any]]) -> str:
+    """Blocks as terminal text: for `prm slack ask` and job dry runs."""
+    lines = []
+    for block in blocks:
+        kind = block["type"]
+        if kind == "header":
+            lines.append(f"== {unescape(block['text']['text'])} ==")
+        elif kind == "divider":
+            lines.append("-" * 40)
+        elif kind == "context":
+            lines.append("  " + " ".join(unescape(e.get("text", "")) for e in block["elements"]))
+        elif kind == "actions":
+            lines.append("  " + "  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
+        else:
+            lines.append(unescape(block.get("text", {}).get("text", "")))
+    return "\n".join(lines)

@@ -33,8 +33,8 @@ def assert_figures(text: str, report: dict) -> None:
     """The answer shows the engine's own figures, formatted as the spec says."""
     deals, funnel = report["deals"], report["funnel"]
     assert f"{numbers.count(report['cohort_size'])} partner" in text
-    assert f"{numbers.count(deals['registered'])} deals registered" in text
-    assert f"{numbers.count(deals['activated'])} partners activated" in text
+    assert f"{numbers.count(deals['registered'])} deal" in text
+    assert f"{numbers.count(deals['activated'])} partner" in text
     assert f"({numbers.pct(deals['activation_rate'])})" in text
     for step in funnel["steps"][1:]:
         assert f"{numbers.count(step['reached'])} · {numbers.pct(step['step_rate'])}" in text
@@ -70,7 +70,7 @@ def test_admin_sees_the_whole_program(world):
 def test_manager_asks_for_one_partner_and_period(world):
     text = words(world.answer(MANAGER, "kpi deals Globex 2026-Q3"))
     assert "Globex" in text
-    assert "1 deals registered" in text  # the 2026-09-10 deal, in Q3
+    assert "1 deal registered" in text  # the 2026-09-10 deal, in Q3
     assert "2026-07-01 → 2026-10-01" in text
 
 
@@ -197,3 +197,29 @@ def test_a_dead_response_url_falls_back_to_an_ephemeral_message(world):
     call = world.fake.wait_for("chat.postEphemeral")[0]
     assert call.params["user"] == MANAGER and call.params["channel"] == "C0001"
     assert "2 partners" in words(call.params)
+
+
+@pytest.mark.parametrize("word", ["2026-Q5", "30x", "1y", "2026/10", "Q3", "99999999d"])
+def test_period_shaped_words_get_the_period_message(world, word):
+    text = words(world.answer(MANAGER, f"kpi {word}"))
+    assert "is not a period" in text or "too long" in text, text
+    assert "can't find a partner" not in text
+
+
+def test_a_period_that_has_not_started(world):
+    assert "has not started yet" in words(world.answer(MANAGER, "kpi 2027-Q1"))
+
+
+def test_a_rep_mistyping_a_kpi_gets_the_hint(world):
+    assert "Did you mean the KPI `funnel`" in words(world.answer(REP_EN, "kpi funel"))
+
+
+def test_names_are_escaped_in_the_fallback_text_too(world):
+    from sqlalchemy import update
+
+    from bot.models import Partner
+
+    with world.engine.begin() as conn:
+        conn.execute(update(Partner).where(Partner.key == "acme").values(name="<!channel> & co"))
+    answer = world.answer(MANAGER, "partner acme")
+    assert "<!channel>" not in answer["text"] and "&lt;!channel&gt; &amp; co" in answer["text"]

@@ -30,6 +30,7 @@ def _env(db_url: str, fake, **extra: str) -> dict[str, str]:
         PRM_DATABASE_URL=db_url,
         PRM_SLACK_API_URL=fake.base_url,
         PRM_AS_OF="2026-11-01T00:00:00Z",
+        PRM_SCHEDULER_ENABLED="false",
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_SIGNING_SECRET=SECRET,
     )
@@ -158,3 +159,28 @@ def test_prm_serve_reports_a_refused_token(db_url, fake):
     assert done.returncode == 2
     assert "Slack refused" in done.stderr and "invalid_auth" in done.stderr
     assert "xoxb-revoked" not in done.stderr
+
+
+def test_prm_serve_socket_with_a_refused_app_token_says_so(db_url, fake):
+    env = _env(db_url, fake, SLACK_APP_TOKEN="xapp-revoked", PRM_SCHEDULER_ENABLED="false")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "serve", "--socket"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "invalid_auth" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bad_frozen_clock_is_a_configuration_error(db_url, fake):
+    env = _env(db_url, fake, PRM_AS_OF="yesterday")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "AS_OF" in done.stderr and "Traceback" not in done.stderr
