@@ -3,6 +3,7 @@
     kpi [funnel|content|deals|reps|retention] [PARTNER] [PERIOD]
     partner NAME [PERIOD]
     me [PERIOD]
+    tips on|off
     help
 
 Words are matched case-insensitively; a PARTNER may have spaces ("Acme Japan"); PERIOD
@@ -18,7 +19,7 @@ from bot.kpi import KPI_NAMES
 from bot.kpi.periods import Period, PeriodError, looks_like_period, parse_period
 from bot.render.blocks import unescape
 
-SUBCOMMANDS = ("kpi", "partner", "me", "help")
+SUBCOMMANDS = ("kpi", "partner", "me", "tips", "help")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Question:
     partner: str | None = None
     period: Period | None = None
     unknown: str | None = None  # the word we did not understand (help says so)
+    switch: str | None = None  # tips on|off
 
 
 class ParseError(ValueError):
@@ -48,6 +50,11 @@ def parse(text: str, tz: ZoneInfo) -> Question:
         return Question("help", unknown=words[0])
     if sub == "help":
         return Question("help")
+    if sub == "tips":
+        switch = args[0].lower() if len(args) == 1 else ""
+        if switch not in ("on", "off"):
+            raise ParseError("tips_switch", " ".join(args))
+        return Question("tips", switch=switch)
 
     kpi = None
     if sub == "kpi" and args and args[0].lower() in (*KPI_NAMES, "all"):

@@ -21,18 +21,29 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def retry_handlers() -> list:
-    # 429: wait Retry-After and try again (twice); a dropped connection: once more.
-    return [RateLimitErrorRetryHandler(max_retry_count=2), ConnectionErrorRetryHandler()]
+def retry_handlers(rate_limit_retries: int = 2) -> list:
+    # 429: wait Retry-After and try again; a dropped connection: once more.
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+        ConnectionErrorRetryHandler(),
+    ]
 
 
-def web_client(settings: Settings, token: str | None = None) -> WebClient:
+def web_client(
+    settings: Settings, token: str | None = None, rate_limit_retries: int = 2
+) -> WebClient:
     return WebClient(
         token=token if token is not None else (settings.slack_bot_token or None),
         base_url=settings.slack_api_url,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(rate_limit_retries),
         timeout=10,
     )
+
+
+def job_client(settings: Settings) -> WebClient:
+    """Jobs fan out to thousands and must ride out a burst of 429s: they wait each
+    Retry-After and go on, many times over (a person waiting on an answer would not)."""
+    return web_client(settings, rate_limit_retries=20)
 
 
 def webhook(url: str) -> WebhookClient:

@@ -11,8 +11,11 @@ COMMAND = "/prm"
 # Each scope with the reason we need it; the README repeats these reasons.
 BOT_SCOPES: dict[str, str] = {
     "commands": "receive the /prm slash command",
-    "chat:write": "post answers when a response_url is unavailable, and (later) DMs",
-    "users:read": "read a user's Slack locale (users.info include_locale) for en/ja",
+    "chat:write": "post answers when a response_url is unavailable; send the jobs' DMs "
+    "(nudges, scorecards, alerts) and nudges in a partner channel the bot was invited to",
+    "im:write": "open a DM with a rep, manager or CS owner (conversations.open) for the jobs",
+    "files:write": "upload the weekly scorecard's chart into the manager's DM",
+    "users:read": "read a user's locale and time zone (users.info): language, quiet hours",
 }
 
 BOT_EVENTS: tuple[str, ...] = ("app_home_opened",)
@@ -22,3 +25,13 @@ BOT_EVENTS: tuple[str, ...] = ("app_home_opened",)
 # App Home period buttons re-publish for that period; ids must differ within a block.
 HOME_PERIOD = "home_period_"  # + the period, e.g. home_period_30d
 HOME_PERIODS: tuple[str, ...] = ("30d", "12w", "3m")
+
+# Nudges (next actions): each button's value is the rep's key.
+NUDGE_STOP = "nudge_stop_tips"
+NUDGE_REGISTER_LEAD = "nudge_register_lead"
+NUDGE_REGISTER_DEAL = "nudge_register_deal"
+# Coaching alerts: the value is the alert episode's id.
+ALERT_ACK = "alert_ack"
+ALERT_SNOOZE = "alert_snooze"
+# Link buttons open a URL; Slack still reports the click, which is acknowledged and ignored.
+LINK_PREFIX = "link_"

@@ -138,6 +138,7 @@ class FakeSlack:
         self._response_paths: set[str] = set()
         self._tickets: set[str] = set()
         self._scripts: dict[str, list[_Script]] = {}
+        self._holds: dict[str, list[tuple[threading.Event, threading.Event]]] = {}
         self._sockets: list[ServerConnection] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._wsd: Server | None = None
@@ -174,6 +175,9 @@ class FakeSlack:
         """Close live sockets first: websockets' per-connection threads are not daemons."""
         with self._cond:
             sockets = list(self._sockets)
+            for queue in self._holds.values():
+                for _, release in queue:
+                    release.set()
         for conn in sockets:
             conn.close()
         if self._wsd is not None:
@@ -378,6 +382,22 @@ class FakeSlack:
             self.calls.append(call)
             self._cond.notify_all()
 
+    def hold_next(self, method: str) -> tuple[threading.Event, threading.Event]:
+        """The next call of `method` is recorded, then left unanswered until `release` is
+        set: a client stuck mid-request, to be killed there. Returns (arrived, release)."""
+        arrived, release = threading.Event(), threading.Event()
+        with self._cond:
+            self._holds.setdefault(method, []).append((arrived, release))
+        return arrived, release
+
+    def _maybe_hold(self, method: str) -> None:
+        with self._cond:
+            queue = self._holds.get(method)
+            hold = queue.pop(0) if queue else None
+        if hold is not None:
+            hold[0].set()
+            hold[1].wait(timeout=30)
+
     def _take_script(self, method: str) -> _Script | None:
         with self._cond:
             queue = self._scripts.get(method)
@@ -408,6 +428,7 @@ class FakeSlack:
             return _Reply.json({"ok": False, "error": "invalid_arguments"})
         token = token or params.pop("token", None)
         self._record(Call(method, params, token, url))
+        self._maybe_hold(method)
 
         handler = self._methods().get(method)
         allowed = self.app_token if method == "apps.connections.open" else self.bot_token

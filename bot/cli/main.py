@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db_cmd, demo_cmd, import_cmd, kpi_cmd, serve_cmd, slack_cmd
+from bot.cli import db_cmd, demo_cmd, import_cmd, jobs_cmd, kpi_cmd, serve_cmd, slack_cmd
 
 app = typer.Typer(
     name="prm",
@@ -19,6 +19,8 @@ app.command("kpi")(kpi_cmd.kpi)
 app.add_typer(demo_cmd.app, name="demo")
 app.command("serve")(serve_cmd.serve)
 app.add_typer(slack_cmd.app, name="slack")
+app.add_typer(jobs_cmd.app, name="jobs")
+app.command("scheduler")(jobs_cmd.scheduler)
 
 
 def run() -> None:

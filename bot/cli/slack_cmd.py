@@ -4,7 +4,6 @@ app manifest for this deployment."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import typer
@@ -32,6 +31,7 @@ def ask(
     from bot.app import settings_clock
     from bot.i18n import LOCALES, pick_locale, render_message
     from bot.questions import ParseError, parse
+    from bot.render.blocks import to_plain
     from bot.replies import command_reply
 
     conf = settings()
@@ -54,22 +54,7 @@ def ask(
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     typer.echo(f"[{viewer.role.value}, {chosen}]")
-    for block in reply.blocks:
-        typer.echo(_plain(block))
-
-
-def _plain(block: dict) -> str:
-    kind = block["type"]
-    if kind == "header":
-        return f"\n== {block['text']['text']} =="
-    if kind == "divider":
-        return "-" * 40
-    if kind == "context":
-        return "  " + " ".join(e.get("text", "") for e in block["elements"])
-    if kind == "actions":
-        return "  " + "  ".join(f"[{e['text']['text']}]" for e in block["elements"])
-    text = block.get("text", {}).get("text", "")
-    return re.sub(r"&(lt|gt|amp);", lambda m: {"lt": "<", "gt": ">", "amp": "&"}[m[1]], text)
+    typer.echo(to_plain(reply.blocks))
 
 
 @app.command("manifest")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -42,3 +43,29 @@ def post_ephemeral(client: WebClient, channel: str, user: str, reply: Rendered) 
         log.error("chat.postEphemeral to %s failed: %s", user, exc.response.get("error"))
         return False
     return True
+
+
+def update_in_place(body: dict[str, Any], reply: Rendered, replace: bool) -> bool:
+    """Answer a button press through its response_url: `replace` rewrites the message it
+    was on (its text kept, its buttons swapped for the outcome); otherwise a new ephemeral
+    note to the presser."""
+    url = body.get("response_url")
+    if not url:
+        return False
+    if replace:
+        kept = [b for b in (body.get("message") or {}).get("blocks", []) if b["type"] != "actions"]
+        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": reply.text}]}
+        payload = {"replace_original": True, "text": reply.text, "blocks": [*kept, context][-50:]}
+    else:
+        payload = {
+            "response_type": "ephemeral",
+            "replace_original": False,
+            "text": reply.text,
+            "blocks": reply.blocks,
+        }
+    try:
+        result = webhook(url).send_dict(payload)
+    except (SlackApiError, OSError) as exc:
+        log.error("response_url post failed: %s", type(exc).__name__)
+        return False
+    return result.status_code == 200

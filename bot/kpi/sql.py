@@ -82,6 +82,8 @@ def cohort_where(params: KpiParams) -> ColumnElement[bool]:
         clauses.append(P.c.key == scope.partner_key)
     if scope.manager_slack_id is not None:
         clauses.append(P.c.manager_slack_id == scope.manager_slack_id)
+    if scope.cs_slack_id is not None:
+        clauses.append(P.c.cs_slack_id == scope.cs_slack_id)
     if scope.member_slack_id is not None:
         clauses.append(
             or_(

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.handlers.actions.alerts import handle_alert
+from bot.handlers.actions.nudges import handle_register, handle_stop_tips
 from bot.handlers.context import AppContext
 from bot.handlers.events.home import publish_home
 from bot.kpi.periods import PeriodError, parse_period
-from bot.slack_meta import HOME_PERIOD, HOME_PERIODS
+from bot.slack_meta import (
+    ALERT_ACK,
+    ALERT_SNOOZE,
+    HOME_PERIOD,
+    HOME_PERIODS,
+    LINK_PREFIX,
+    NUDGE_REGISTER_DEAL,
+    NUDGE_REGISTER_LEAD,
+    NUDGE_STOP,
+)
 
 
 def register(app: App, ctx: AppContext) -> None:
     for period in HOME_PERIODS:
         app.action(HOME_PERIOD + period)(partial(handle_home_period, ctx))
+    app.action(NUDGE_STOP)(partial(handle_stop_tips, ctx))
+    for action_id in (NUDGE_REGISTER_LEAD, NUDGE_REGISTER_DEAL):
+        app.action(action_id)(partial(handle_register, ctx))
+    for action_id in (ALERT_ACK, ALERT_SNOOZE):
+        app.action(action_id)(partial(handle_alert, ctx))
+    # Link buttons open their URL in the browser; Slack still reports the click.
+    app.action(re.compile("^" + re.escape(LINK_PREFIX)))(lambda ack: ack())
 
 
 def handle_home_period(

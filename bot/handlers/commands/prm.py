@@ -17,6 +17,7 @@ from bot.access import resolve_viewer
 from bot.handlers.context import AppContext
 from bot.handlers.send import post_ephemeral, respond
 from bot.i18n import render_message
+from bot.preferences import Outcome, set_tips
 from bot.questions import ParseError, parse
 from bot.render.blocks import Rendered
 
@@ -49,5 +50,10 @@ def _reply(ctx: AppContext, viewer, text: str, locale: str) -> Rendered:
         question = parse(text, ctx.settings.tz)
     except ParseError as exc:
         return render_message("bad_argument", locale, code=exc.code, word=exc.word)
+    if question.command == "tips":
+        with ctx.engine.begin() as conn:
+            outcome = set_tips(conn, viewer.slack_user_id, question.switch == "on", ctx.clock())
+        kind = "not_a_rep" if outcome is Outcome.NOT_A_REP else f"tips_{question.switch}"
+        return render_message("action_result", locale, kind=kind)
     with ctx.engine.connect() as conn:
         return replies.command_reply(conn, ctx.settings, ctx.clock(), viewer, question, locale)

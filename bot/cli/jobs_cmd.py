@@ -1,0 +1,149 @@
+"""`prm jobs …` and `prm scheduler`: the scheduled jobs, by hand or on their schedule."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli.common import engine, fail, settings
+
+app = typer.Typer(help="The scheduled jobs: list them, run one now, see what they did.")
+
+
+def _names() -> tuple[str, ...]:
+    from bot.jobs.registry import JOBS
+
+    return tuple(JOBS)
+
+
+@app.command("list")
+def list_jobs() -> None:
+    """Each job, its schedule and its next run."""
+    from bot.jobs.scheduler import trigger
+
+    conf = settings()
+    now = datetime.now(UTC)
+    table = Table("job", "schedule", "zone", "next run", "what")
+    from bot.jobs.registry import JOBS
+
+    for name, job in JOBS.items():
+        nxt = trigger(name, conf).get_next_fire_time(None, now)
+        schedule = job.cron(conf)
+        if name == "next-actions":
+            schedule += f" (each rep at {conf.nudge_hour:02d}:00 in their own zone)"
+        table.add_row(
+            name,
+            schedule,
+            conf.schedule_tz.key,
+            nxt.isoformat(timespec="minutes") if nxt else "—",
+            job.describe,
+        )
+    Console(width=140).print(table)
+
+
+@app.command("run")
+def run(
+    name: str = typer.Argument(..., help="next-actions, weekly-scorecards or coaching-alerts."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Act as if now were this instant (KPIs, quiet hours, keys)."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print every message it would send; send and record nothing."
+    ),
+) -> None:
+    """Run one job now (or as of --as-of)."""
+    from bot.app import settings_clock
+    from bot.jobs.registry import run_job
+    from bot.slack_client import job_client
+    from bot.timeutil import TimeParseError, parse_user_instant
+
+    if name not in _names():
+        fail(f"unknown job {name!r}: choose one of {', '.join(_names())}")
+    conf = settings()
+    try:
+        now = parse_user_instant(as_of, conf.tz) if as_of else settings_clock(conf)()
+    except TimeParseError as exc:
+        fail(f"--as-of: {exc}")
+    if not dry_run and not conf.slack_bot_token:
+        fail("set SLACK_BOT_TOKEN to send (or use --dry-run to see what would be sent)")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    summary = run_job(
+        name,
+        conf,
+        engine(),
+        now,
+        client=None if dry_run else job_client(conf),
+        dry_run=dry_run,
+        echo=typer.echo,
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in (summary or {}).items()) or "nothing to do"
+    typer.echo(f"{name}{' (dry run)' if dry_run else ''} as of {now.isoformat()}: {counts}")
+
+
+@app.command("history")
+def history(
+    limit: int = typer.Option(20, "--limit", min=1, help="How many recent runs."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Recent runs and their summaries; deliveries that failed or may not have gone out."""
+    from bot.jobs.history import ambiguous_and_failed
+    from bot.jobs.runs import recent_runs
+
+    eng = engine()
+    runs = recent_runs(eng, limit)
+    problems = ambiguous_and_failed(eng, datetime.now(UTC), limit)
+    if as_json:
+        typer.echo(json.dumps({"runs": runs, **problems}, default=str, indent=2))
+        return
+    console = Console(width=160)
+    table = Table("started", "job", "occurrence", "as of", "status", "summary")
+    for r in runs:
+        summary = ", ".join(f"{k} {v}" for k, v in r["summary"].items())
+        table.add_row(
+            str(r["started_at"])[:19],
+            r["job"],
+            r["occurrence"],
+            str(r["as_of"])[:19],
+            r["status"],
+            summary or "—",
+        )
+    console.print(table)
+    if problems["ambiguous"]:
+        console.print(
+            f"[bold yellow]{len(problems['ambiguous'])} ambiguous deliver"
+            f"{'y' if len(problems['ambiguous']) == 1 else 'ies'}[/] (claimed, never marked: "
+            "the process stopped between sending and recording; not resent):"
+        )
+        for row in problems["ambiguous"]:
+            console.print(f"  {row['created_at']}  {row['key']}  → {row['recipient']}")
+    if problems["failed"]:
+        console.print(f"[bold red]{len(problems['failed'])} recent failed deliveries:[/]")
+        for row in problems["failed"]:
+            console.print(
+                f"  {row['created_at']}  {row['key']}  → {row['recipient']}: {row['error']}"
+            )
+
+
+def scheduler() -> None:
+    """Run the jobs on their schedules (without the Slack app; `prm serve` includes this)."""
+    from bot.app import settings_clock
+    from bot.jobs.scheduler import build_scheduler, catch_up
+    from bot.slack_client import job_client
+
+    conf = settings()
+    if not conf.slack_bot_token:
+        fail("set SLACK_BOT_TOKEN: the jobs send messages")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    eng = engine()
+    clock = settings_clock(conf)
+    client = job_client(conf)
+    catch_up(conf, eng, client, clock)
+    typer.echo("prm: scheduler running (Ctrl-C to stop)", err=True)
+    build_scheduler(conf, eng, client, clock, blocking=True).start()

@@ -1,0 +1,138 @@
+"""Job `coaching-alerts`: tell each CS owner whom to coach — one alert per condition
+episode (from the day a condition is first seen until it clears), with the article's
+playbook and Ack / Snooze buttons. A snoozed, unacknowledged episode that still holds is
+re-alerted once the snooze ends."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.coaching import Condition, conditions, names, owners
+from bot.i18n import render_message
+from bot.jobs import ledger, recipients
+from bot.jobs.context import JobContext
+from bot.jobs.deliver import deliver
+from bot.kpi.params import params_from_settings
+from bot.kpi.sql import P
+from bot.models import AlertEpisode
+from bot.slack_meta import ALERT_ACK, ALERT_SNOOZE
+
+JOB = "coaching-alerts"
+A = AlertEpisode.__table__
+SEVERITY = {"coaching": 0, "stuck": 1, "dormant": 2}
+
+
+def run(ctx: JobContext) -> None:
+    s = ctx.settings
+    params = params_from_settings(s, as_of=ctx.now)
+    with ctx.engine.connect() as conn:
+        people = owners(conn)
+    cache = recipients.known(ctx.engine, people)
+    for cs in people:
+        with ctx.engine.connect() as conn:
+            found = conditions(conn, params, cs, s.stuck_days)
+            label = names(
+                conn,
+                {c.partner_key for c in found},
+                {c.detail["rep"] for c in found if "rep" in c.detail},
+            )
+        open_episodes = _close_cleared(ctx, cs, {c.subject for c in found})
+        due: list[tuple[Condition, int | None, str]] = []
+        for c in sorted(found, key=lambda c: (SEVERITY[c.kind], c.subject)):
+            episode = open_episodes.get(c.subject)
+            if episode is None:
+                due.append((c, None, "new"))
+            elif (
+                episode["acked_at"] is None
+                and episode["snoozed_until"] is not None
+                and episode["snoozed_until"] <= ctx.now
+            ):
+                due.append((c, episode["id"], "reminder"))
+        if len(due) > s.alerts_per_run:
+            ctx.count("deferred", len(due) - s.alerts_per_run)  # next run picks them up
+            due = due[: s.alerts_per_run]
+        locale = None
+        for condition, episode_id, why in due:
+            if ctx.dry_run:
+                episode_id = episode_id or 0
+            elif episode_id is None:
+                episode_id = _open(ctx.engine, cs, condition, ctx.now)
+                if episode_id is None:
+                    ctx.count("duplicate")  # another instance opened it a moment ago
+                    continue
+            locale = locale or recipients.locale_for(ctx, cs, cache.get(cs))
+            message = render_message(
+                "alert",
+                locale,
+                condition={
+                    "kind": condition.kind,
+                    "detail": condition.detail,
+                    "partner": label.get(condition.partner_key, condition.partner_key),
+                    "rep": label.get(condition.detail.get("rep", ""), ""),
+                },
+                reminder=why == "reminder",
+                episode_id=str(episode_id),
+                ack_action=ALERT_ACK,
+                snooze_action=ALERT_SNOOZE,
+                snooze_days=s.snooze_days,
+            )
+            key = f"{JOB}:episode:{episode_id}"
+            if why == "reminder":
+                key += f":reminder:{open_episodes[condition.subject]['snoozed_until'].date()}"
+            entry = ledger.Entry(
+                key=key, job=JOB, kind="alert", recipient=cs, action=condition.kind
+            )
+            deliver(
+                ctx,
+                entry,
+                message,
+                lambda cs=cs: recipients.dm_channel(ctx.engine, ctx.client, cs, cache.get(cs)),
+                label=condition.subject,
+            )
+
+
+def _close_cleared(ctx: JobContext, cs: str, holding: set[str]) -> dict[str, dict]:
+    """Close this owner's episodes whose condition no longer holds; return the open rest."""
+    with ctx.engine.connect() as conn:
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(select(A).where(A.c.cs_slack_id == cs, A.c.closed_at.is_(None)))
+        ]
+    cleared = [r["id"] for r in rows if r["subject"] not in holding]
+    if cleared and not ctx.dry_run:
+        with ctx.engine.begin() as conn:
+            conn.execute(update(A).where(A.c.id.in_(cleared)).values(closed_at=ctx.now))
+        ctx.count("episodes_closed", len(cleared))
+    return {r["subject"]: r for r in rows if r["subject"] in holding}
+
+
+def _open(engine: Engine, cs: str, condition: Condition, now) -> int | None:
+    try:
+        with engine.begin() as conn:
+            partner_id = conn.execute(
+                select(P.c.id).where(P.c.key == condition.partner_key)
+            ).scalar()
+            return int(
+                conn.execute(
+                    insert(A)
+                    .values(
+                        condition=condition.kind,
+                        subject=condition.subject,
+                        cs_slack_id=cs,
+                        partner_id=partner_id,
+                        detail=json.dumps(condition.detail),
+                        opened_at=now,
+                    )
+                    .returning(A.c.id)
+                ).scalar_one()
+            )
+    except IntegrityError:
+        return None
+
+
+def snooze_until(now, days: int):
+    return now + timedelta(days=days)

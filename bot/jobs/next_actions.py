@@ -1,0 +1,179 @@
+"""Job `next-actions`: DM each partner rep the one thing that moves them forward.
+
+Runs hourly; a rep is due once their local time has reached PRM_NUDGE_HOUR (outside
+quiet hours), at most once per PRM_NUDGE_CAP_DAYS, never after "Stop these tips", and not
+after PRM_NUDGE_STOP_AFTER nudges in a row without progress. Holdout reps get the same
+decision recorded, and no message. Each nudge is keyed (rep, local day) in the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.i18n import pick_locale, render_message
+from bot.jobs import ledger, recipients
+from bot.jobs.context import JobContext
+from bot.jobs.deliver import PERMANENT_ERRORS, Undeliverable, deliver, slack_error
+from bot.kpi.params import params_from_settings
+from bot.nudges import facts as facts_mod
+from bot.nudges.fatigue import (
+    QuietHours,
+    capped,
+    in_holdout,
+    local_day,
+    paused,
+    send_window_open,
+    zone,
+)
+from bot.nudges.rules import choose, load_rules
+from bot.slack_meta import NUDGE_REGISTER_DEAL, NUDGE_REGISTER_LEAD, NUDGE_STOP
+
+log = logging.getLogger(__name__)
+JOB = "next-actions"
+BUTTON_ACTIONS = {"register_lead": NUDGE_REGISTER_LEAD, "register_deal": NUDGE_REGISTER_DEAL}
+
+
+def run(ctx: JobContext) -> None:
+    s = ctx.settings
+    rules = load_rules(s.nudge_rules or None)
+    quiet = QuietHours.parse(s.quiet_hours)
+    params = params_from_settings(s, as_of=ctx.now)
+    with ctx.engine.connect() as conn:
+        people = facts_mod.reps(conn, params)
+        facts = facts_mod.facts(conn, ctx.now, {r.user_id for r in people})
+        history = facts_mod.past_nudges(conn, ctx.now)
+        guides = facts_mod.onboarding_assets(
+            conn, ctx.now, max((r.assets for r in rules), default=0)
+        )
+    cache = recipients.known(ctx.engine, [r.slack_user_id for r in people if r.slack_user_id])
+
+    for rep in people:
+        ctx.count("reps")
+        if rep.tips_off:
+            ctx.count("skipped:opted_out")
+            continue
+        f = facts[rep.user_id]
+        rule = choose(rules, f, ctx.now)
+        if rule is None:
+            ctx.count("skipped:nothing_to_do")
+            continue
+        past = history.get(rep.user_id, [])
+        if capped(past[0].at if past else None, ctx.now, s.nudge_cap_days):
+            ctx.count("skipped:capped")
+            continue
+        sent = [(n.at, facts_mod.progressed(f, n)) for n in past if n.status == "sent"]
+        if paused(sent, s.nudge_stop_after):
+            ctx.count("skipped:no_progress")
+            continue
+        if not rep.slack_user_id and not rep.partner_channel:
+            _undeliverable(ctx, rep)
+            continue
+
+        slack_tz = slack_locale = None
+        if rep.slack_user_id:
+            cached = cache.get(rep.slack_user_id)
+            if ctx.client is None:  # a dry run without a token: what we know, else defaults
+                slack_tz, slack_locale = (cached or {}).get("tz"), (cached or {}).get("locale")
+            else:
+                try:
+                    prof = recipients.profile(
+                        ctx.engine,
+                        ctx.client,
+                        rep.slack_user_id,
+                        ctx.now,
+                        cached,
+                        store=not ctx.dry_run,
+                    )
+                except (SlackApiError, SlackClientError, OSError) as exc:
+                    if not ctx.dry_run:
+                        _profile_failed(ctx, rep, rule.id, rule.target, exc)
+                    continue
+                slack_tz, slack_locale = prof.tz, prof.locale
+        tz = zone(slack_tz, s.tz)
+        if not send_window_open(ctx.now, tz, s.nudge_hour, quiet):
+            ctx.count("skipped:not_now")
+            continue
+
+        entry = ledger.Entry(
+            key=f"{JOB}:{rep.key}:{local_day(ctx.now, tz)}",
+            job=JOB,
+            kind="nudge",
+            recipient=rep.slack_user_id or str(rep.partner_channel),
+            user_id=rep.user_id,
+            action=rule.id,
+            target=rule.target,
+        )
+        if in_holdout(rep.key, s.holdout_salt, s.holdout_share):
+            if (
+                not ctx.dry_run
+                and ledger.claim(ctx.engine, entry, ctx.now, ctx.run_id, status=ledger.HOLDOUT)
+            ) or ctx.dry_run:
+                ctx.count("holdout")
+            continue
+
+        locale = pick_locale(rep.locale, slack_locale, s.default_locale)
+        message = render_message(
+            "nudge",
+            locale,
+            rule={"id": rule.id, "target": rule.target},
+            rep={"key": rep.key, "name": rep.name, "partner_name": rep.partner_name},
+            in_channel=not rep.slack_user_id,
+            mention=rep.slack_user_id,
+            assets=guides[: rule.assets],
+            portal_url=s.portal_url,
+            button=BUTTON_ACTIONS.get(rule.button or ""),
+            stop_action=NUDGE_STOP,
+        )
+
+        def channel(rep=rep) -> str:
+            if rep.slack_user_id:
+                return recipients.dm_channel(
+                    ctx.engine, ctx.client, rep.slack_user_id, cache.get(rep.slack_user_id)
+                )
+            if rep.partner_channel:
+                return rep.partner_channel
+            raise Undeliverable("no_slack_id_or_channel")
+
+        deliver(ctx, entry, message, channel, label=f"{rep.key} · {rule.id}")
+
+
+def _undeliverable(ctx: JobContext, rep: facts_mod.Rep) -> None:
+    """Recorded once per rep, not every hour: nothing will change until data does."""
+    ctx.count("undeliverable")
+    if ctx.dry_run:
+        ctx.echo(f"× {rep.key}: no Slack id and no partner channel (undeliverable)")
+        return
+    entry = ledger.Entry(
+        key=f"{JOB}:{rep.key}:undeliverable",
+        job=JOB,
+        kind="nudge",
+        recipient=rep.key,
+        user_id=rep.user_id,
+    )
+    if ledger.claim(ctx.engine, entry, ctx.now, ctx.run_id, status=ledger.UNDELIVERABLE):
+        ctx.count("undeliverable:new")
+
+
+def _profile_failed(
+    ctx: JobContext, rep: facts_mod.Rep, action: str, target: str, exc: Exception
+) -> None:
+    """users.info refused: a permanent error is recorded for the rep; anything else waits."""
+    error = slack_error(exc)
+    if error not in PERMANENT_ERRORS:
+        ctx.count(f"retry:{error}")
+        return
+    entry = ledger.Entry(
+        key=f"{JOB}:{rep.key}:error:{error}",
+        job=JOB,
+        kind="nudge",
+        recipient=str(rep.slack_user_id),
+        user_id=rep.user_id,
+        action=action,
+        target=target,
+    )
+    delivery_id = ledger.claim(ctx.engine, entry, ctx.now, ctx.run_id)
+    if delivery_id is not None:
+        ledger.mark(ctx.engine, delivery_id, ledger.FAILED, now=ctx.now, error=error)
+    ctx.count(f"failed:{error}")

@@ -1,0 +1,86 @@
+"""Slack facts about a recipient, asked once and kept in `slack_recipient`: the DM
+channel (conversations.open once, then reuse its id), time zone and locale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.i18n import pick_locale
+from bot.jobs.context import JobContext
+from bot.jobs.deliver import slack_error
+from bot.models import SlackRecipient
+
+S = SlackRecipient.__table__
+PROFILE_TTL = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Profile:
+    tz: str | None
+    locale: str | None
+
+
+def _upsert(engine: Engine, slack_user_id: str, **values: object) -> None:
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(S).values(slack_user_id=slack_user_id, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=[S.c.slack_user_id], set_=values)
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+def known(engine: Engine, slack_user_ids: list[str]) -> dict[str, dict]:
+    """Everything stored about these users, in one query (jobs fan out to thousands)."""
+    found: dict[str, dict] = {}
+    with engine.connect() as conn:
+        for i in range(0, len(slack_user_ids), 1000):
+            chunk = slack_user_ids[i : i + 1000]
+            for row in conn.execute(select(S).where(S.c.slack_user_id.in_(chunk))):
+                found[row.slack_user_id] = dict(row._mapping)
+    return found
+
+
+def profile(
+    engine: Engine,
+    client: WebClient,
+    slack_user_id: str,
+    now: datetime,
+    cached: dict | None,
+    store: bool = True,
+) -> Profile:
+    """Time zone and locale from users.info, refreshed weekly (not stored in a dry run)."""
+    if cached and cached.get("profile_at") and now - cached["profile_at"] < PROFILE_TTL:
+        return Profile(cached.get("tz"), cached.get("locale"))
+    response = client.users_info(user=slack_user_id, include_locale=True)
+    user = response.get("user") or {}
+    result = Profile(user.get("tz"), user.get("locale"))
+    if store:
+        _upsert(engine, slack_user_id, tz=result.tz, locale=result.locale, profile_at=now)
+    return result
+
+
+def dm_channel(engine: Engine, client: WebClient, slack_user_id: str, cached: dict | None) -> str:
+    if cached and cached.get("dm_channel_id"):
+        return str(cached["dm_channel_id"])
+    channel = client.conversations_open(users=slack_user_id)["channel"]["id"]
+    _upsert(engine, slack_user_id, dm_channel_id=channel)
+    return str(channel)
+
+
+def locale_for(ctx: JobContext, slack_user_id: str, cached: dict | None) -> str:
+    """A manager's or CS owner's language: their Slack locale, else the default."""
+    slack_locale = (cached or {}).get("locale")
+    if ctx.client is not None:
+        try:
+            slack_locale = profile(
+                ctx.engine, ctx.client, slack_user_id, ctx.now, cached, store=not ctx.dry_run
+            ).locale
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            ctx.count(f"profile_error:{slack_error(exc)}")
+    return pick_locale(None, slack_locale, ctx.settings.default_locale)

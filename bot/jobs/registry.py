@@ -1,0 +1,86 @@
+"""The three jobs, their default schedules, and running one (claimed, summarised)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.jobs import coaching, next_actions, scorecards
+from bot.jobs.context import JobContext
+from bot.jobs.runs import claim_run, finish_run
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def wall_clock() -> datetime:
+    """When a run really started and ended (history), unlike `now`, the instant it acts as of."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class JobDef:
+    name: str
+    run: Callable[[JobContext], None]
+    describe: str
+
+    def cron(self, settings: Settings) -> str:
+        if self.name == "next-actions":
+            return "0 * * * *"  # hourly: each rep is due at PRM_NUDGE_HOUR in their own zone
+        return (
+            settings.scorecard_cron if self.name == "weekly-scorecards" else settings.coaching_cron
+        )
+
+
+JOBS: dict[str, JobDef] = {
+    j.name: j
+    for j in (
+        JobDef("next-actions", next_actions.run, "next-action DMs to partner reps"),
+        JobDef("weekly-scorecards", scorecards.run, "weekly scorecards to partner managers"),
+        JobDef("coaching-alerts", coaching.run, "coaching alerts to customer success"),
+    )
+}
+
+
+def run_job(
+    name: str,
+    settings: Settings,
+    engine: Engine,
+    now: datetime,
+    *,
+    client: WebClient | None,
+    dry_run: bool = False,
+    occurrence: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any] | None:
+    """Run one job as of `now`. A scheduled `occurrence` is claimed first: if another
+    instance has it, nothing runs and None is returned. A dry run claims and writes nothing.
+    """
+    job = JOBS[name]
+    # A dry run may still read from Slack (time zones, locales); it never sends.
+    ctx = JobContext(settings, engine, now, client, dry_run, echo)
+    if not dry_run:
+        ctx.run_id = claim_run(
+            engine, name, occurrence or f"manual:{now.isoformat()}:{id(ctx)}", now, now
+        )
+        if ctx.run_id is None:
+            log.info("%s %s already claimed by another instance", name, occurrence)
+            return None
+    status = "done"
+    try:
+        job.run(ctx)
+    except Exception:
+        status = "failed"
+        log.exception("job %s failed", name)
+        raise
+    finally:
+        summary = dict(sorted(ctx.counts.items()))
+        if ctx.run_id is not None:
+            finish_run(engine, ctx.run_id, status, summary, wall_clock())
+    return summary

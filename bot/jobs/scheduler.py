@@ -1,0 +1,113 @@
+"""APScheduler inside `prm serve` (or alone as `prm scheduler`).
+
+Each job has an explicit id, `coalesce`, `max_instances=1` and a misfire grace time. The
+scheduler's job store lives in memory, so a bot that was down at the scheduled time would
+not know it missed it; on start it therefore runs, once, any occurrence that fell within
+its grace period (for scorecards and coaching alerts: earlier the same day). Each
+occurrence is claimed in `job_run` before it runs, so restarts and replicas never run
+the same occurrence twice — and the delivery ledger keeps messages unique regardless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.jobs.registry import JOBS, run_job
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def trigger(name: str, settings: Settings) -> CronTrigger:
+    return CronTrigger.from_crontab(JOBS[name].cron(settings), timezone=settings.schedule_tz)
+
+
+def grace(name: str, fired: datetime, settings: Settings) -> timedelta:
+    """How late an occurrence may still run: the hourly job, within its hour; the daily and
+    weekly ones, until the end of that day in the schedule's zone."""
+    if name == "next-actions":
+        return timedelta(hours=1)
+    local = fired.astimezone(settings.schedule_tz)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight - local
+
+
+def previous_fire(name: str, settings: Settings, now: datetime) -> datetime | None:
+    """The latest scheduled time at or before `now` (within the last 8 days)."""
+    trig = trigger(name, settings)
+    fire = trig.get_next_fire_time(None, now - timedelta(days=8))
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trig.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return last
+
+
+def fire(
+    name: str,
+    settings: Settings,
+    engine: Engine,
+    client: WebClient,
+    clock: Callable[[], datetime],
+) -> dict | None:
+    """Run the occurrence due now, claimed by its scheduled time."""
+    now = clock()
+    scheduled = previous_fire(name, settings, now)
+    if scheduled is None or now - scheduled > grace(name, scheduled, settings):
+        log.info("%s: no occurrence due at %s", name, now.isoformat())
+        return None
+    summary = run_job(name, settings, engine, now, client=client, occurrence=scheduled.isoformat())
+    log.info("%s (%s): %s", name, scheduled.isoformat(), summary or "already run elsewhere")
+    return summary
+
+
+def build_scheduler(
+    settings: Settings,
+    engine: Engine,
+    client: WebClient,
+    clock: Callable[[], datetime],
+    *,
+    blocking: bool = False,
+) -> BaseScheduler:
+    scheduler_cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = scheduler_cls(timezone=settings.schedule_tz)
+    for name in JOBS:
+        scheduler.add_job(
+            fire,
+            trigger(name, settings),
+            args=[name, settings, engine, client, clock],
+            id=name,
+            name=JOBS[name].describe,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600 if name == "next-actions" else 12 * 3600,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def catch_up(
+    settings: Settings, engine: Engine, client: WebClient, clock: Callable[[], datetime]
+) -> threading.Thread:
+    """Run, in the background, each occurrence missed while the bot was down."""
+
+    def work() -> None:
+        for name in JOBS:
+            try:
+                fire(name, settings, engine, client, clock)
+            except Exception:
+                log.exception("catch-up of %s failed", name)
+
+    thread = threading.Thread(target=work, name="prm-catch-up", daemon=True)
+    thread.start()
+    return thread

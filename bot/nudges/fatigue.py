@@ -1,0 +1,73 @@
+"""When a nudge may go out: local send hour, quiet hours, the weekly cap, stop-after-N,
+and the holdout. Pure functions of times and history, so each rule is tested alone."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        m = QUIET.match(text)
+        if not m or int(m[1]) > 23 or int(m[3]) > 23 or int(m[2]) > 59 or int(m[4]) > 59:
+            raise ValueError(f"quiet hours {text!r}: use HH:MM-HH:MM, such as 20:00-08:00")
+        return cls(time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4])))
+
+    def contains(self, local: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # spans midnight
+
+
+def zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    if not name:
+        return fallback
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
+def send_window_open(now: datetime, tz: ZoneInfo, send_hour: int, quiet: QuietHours) -> bool:
+    """Daily at `send_hour` local time or later that day, never in quiet hours: a run at
+    21:00 local waits for tomorrow's send hour instead."""
+    local = now.astimezone(tz)
+    return local.hour >= send_hour and not quiet.contains(local.time())
+
+
+def local_day(now: datetime, tz: ZoneInfo) -> str:
+    return now.astimezone(tz).date().isoformat()
+
+
+def capped(last_nudge: datetime | None, now: datetime, cap_days: int) -> bool:
+    return last_nudge is not None and now - last_nudge < timedelta(days=cap_days)
+
+
+def in_holdout(rep_key: str, salt: str, share: float) -> bool:
+    """Stable and deterministic: the same rep, salt and share always give the same answer."""
+    digest = hashlib.sha256(f"{salt}:{rep_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def paused(history: list[tuple[datetime, bool]], stop_after: int) -> bool:
+    """Stop after `stop_after` nudges in a row that led to no progress.
+
+    `history`: the rep's sent nudges, newest first, each with whether the rep progressed
+    on its target afterwards. Any progress breaks the streak.
+    """
+    if stop_after <= 0 or len(history) < stop_after:
+        return False
+    return not any(progressed for _, progressed in history[:stop_after])
