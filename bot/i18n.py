@@ -78,14 +78,14 @@ def environment(locale: str) -> Environment:
     return env
 
 
-def render(kind: str, locale: str, **data: Any) -> str:
+def render(template: str, locale: str, /, **data: Any) -> str:
     safe = {key: escape_data(value) for key, value in data.items()}
-    return environment(locale).get_template(f"{kind}.j2").render(**safe)
+    return environment(locale).get_template(f"{template}.j2").render(**safe)
 
 
-def render_message(kind: str, locale: str, **data: Any) -> blocks.Rendered:
+def render_message(template: str, locale: str, /, **data: Any) -> blocks.Rendered:
     more = render("_truncated", locale).strip()
-    return blocks.message(render(kind, locale, **data), more)
+    return blocks.message(render(template, locale, **data), more)
 
 
 def render_home(locale: str, **data: Any) -> dict[str, Any]:

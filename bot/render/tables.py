@@ -154,7 +154,23 @@ def retention(obj: dict[str, Any]) -> RenderableType:
     return Group(table, _keys("Dormant (no activity in 30 days)", obj["dormant"]))
 
 
+def nudge_lift(obj: dict[str, Any]) -> RenderableType:
+    table = Table()
+    for col in ("group", "reps", "completed", "rate"):
+        table.add_column(col, justify="right")
+    for group in ("nudged", "holdout"):
+        table.add_row(
+            group,
+            count(obj[group]["reps"]),
+            count(obj[group]["completed"]),
+            pct(obj[group]["rate"]),
+        )
+    lift = "—" if obj["lift"] is None else f"{obj['lift'] * 100:+.1f} pt"
+    return Group(table, Text(f"lift over {obj['window_days']} days: {lift}"))
+
+
 TITLES: dict[str, str] = {
+    "nudge_lift": "Do nudges work? Nudged reps vs the holdout",
     "funnel": "1 · Partner journey: step completion",
     "content": "2 · Onboarding: content downloads in the period",
     "deals": "3 · Activation: deal registrations",
@@ -168,6 +184,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {
     "deals": deals,
     "reps": reps,
     "retention": retention,
+    "nudge_lift": nudge_lift,
 }
 
 

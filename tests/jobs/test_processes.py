@@ -1,0 +1,84 @@
+"""`prm jobs run` as real processes: killed mid-fan-out and rerun, two runs at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+
+from tests.jobs.conftest import MANAGER_A, MANAGER_B
+
+TOKYO_MORNING = "2026-11-02T02:00:00Z"
+MONDAY = "2026-11-02T09:00:00Z"
+
+
+def _env(jobs) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRM_", "SLACK_"))}
+    env.update(
+        PRM_DATABASE_URL=jobs.settings.database_url,
+        PRM_SLACK_API_URL=jobs.fake.base_url,
+        SLACK_BOT_TOKEN="xoxb-test",
+        PRM_HOLDOUT_SHARE="0",
+    )
+    return env
+
+
+def _prm(jobs, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.main", *args],
+        env=_env(jobs),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def per_channel(jobs, method: str = "chat.postMessage") -> Counter:
+    return Counter(
+        c.params.get("channel") or c.params.get("channel_id") for c in jobs.fake.calls_to(method)
+    )
+
+
+def test_killed_mid_fan_out_and_rerun_no_rep_gets_two_and_at_most_one_is_lost(jobs):
+    arrived, release = jobs.fake.hold_next("chat.postMessage")
+    proc = _prm(jobs, "jobs", "run", "next-actions", "--as-of", TOKYO_MORNING)
+    assert arrived.wait(timeout=60), "the run never reached Slack"
+    proc.send_signal(signal.SIGKILL)  # killed while Slack holds the first message
+    proc.wait(timeout=30)
+    release.set()
+
+    rerun = _prm(jobs, "jobs", "run", "next-actions", "--as-of", TOKYO_MORNING)
+    out, _ = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, out
+    counts = per_channel(jobs)
+    assert max(counts.values()) == 1  # nobody twice
+    assert len(counts) == 2  # both Tokyo reps reached: the held one counts as sent by Slack
+    pending = [r for r in jobs.ledger() if r["status"] == "pending"]
+    assert len(pending) == 1  # the one in flight: ambiguous, listed, never resent
+
+    history = _prm(jobs, "jobs", "history")
+    out, _ = history.communicate(timeout=60)
+    assert "1 ambiguous delivery" in out and pending[0]["key"] in out
+
+
+def test_two_concurrent_runs_send_each_scorecard_once(jobs):
+    runs = [_prm(jobs, "jobs", "run", "weekly-scorecards", "--as-of", MONDAY) for _ in range(2)]
+    outputs = [run.communicate(timeout=180)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    counts = per_channel(jobs)
+    assert sorted(counts.values()) == [1, 1]
+    uploads = per_channel(jobs, "files.completeUploadExternal")
+    assert sum(uploads.values()) == 2
+    recipients = {r["recipient"] for r in jobs.ledger() if r["kind"] == "scorecard"}
+    assert recipients == {MANAGER_A, MANAGER_B}
+
+
+def test_a_rerun_sends_nothing_more(jobs):
+    for _ in range(2):
+        out, _ = _prm(jobs, "jobs", "run", "weekly-scorecards", "--as-of", MONDAY).communicate(
+            timeout=180
+        )
+    assert "duplicate 2" in out
+    assert sorted(per_channel(jobs).values()) == [1, 1]
