@@ -38,7 +38,8 @@ SQLModel.metadata.naming_convention = {
 # SQLite only aliases ROWID for a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-EVENT_TYPES: tuple[str, ...] = (
+# The spec's six kinds of partner activity (the default "active" set for retention).
+ACTIVITY_TYPES: tuple[str, ...] = (
     "user.login",
     "content.downloaded",
     "training.completed",
@@ -46,6 +47,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "deal.registered",
     "deal.won",
 )
+# Decisions on a deal registration, recorded by the bot: not partner activity, so they
+# change none of the five KPIs.
+DECISION_TYPES: tuple[str, ...] = ("deal.approved", "deal.rejected")
+EVENT_TYPES: tuple[str, ...] = ACTIVITY_TYPES + DECISION_TYPES
 ONBOARDING_TAG = "onboarding"
 
 
@@ -264,3 +269,50 @@ class AlertEpisode(SQLModel, table=True):
     acked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     acked_by: str | None = Field(default=None, sa_column=Column(String(32)))
     snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class Registration(SQLModel, table=True):
+    """A lead or deal a partner rep registered (from Slack), with its approval life.
+
+    A lead is `registered`. A deal starts `pending` (awaiting the partner manager), then
+    `approved` (until `expires_at`, unless `won`) or `rejected`; an approved deal past its
+    expiry becomes `expired`. Each step is also an event in the activity log.
+    """
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        Index("ix_registration_domain_created", "email_domain", "created_at"),
+        Index("ix_registration_company_created", "company_norm", "created_at"),
+        Index("ix_registration_status_expires", "status", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(8), nullable=False))
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner_user.id", ondelete="CASCADE"), nullable=False)
+    )
+    company: str = Field(sa_column=Column(String(256), nullable=False))
+    company_norm: str = Field(sa_column=Column(String(256), nullable=False))
+    email_domain: str = Field(sa_column=Column(String(253), nullable=False))
+    contact: str | None = Field(default=None, sa_column=Column(String(256)))
+    amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 4)))
+    currency: str | None = Field(default=None, sa_column=Column(String(3)))
+    expected_close: date | None = Field(default=None, sa_column=Column(Date))
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    event_id: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    decided_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    reject_reason: str | None = Field(default=None, sa_column=Column(Text))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    won_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    conflict_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("registration.id", ondelete="SET NULL")),
+    )
+    card_channel: str | None = Field(default=None, sa_column=Column(String(32)))
+    card_ts: str | None = Field(default=None, sa_column=Column(String(32)))

@@ -4,6 +4,7 @@
     partner NAME [PERIOD]
     me [PERIOD]
     tips on|off
+    register [lead|deal]
     help
 
 Words are matched case-insensitively; a PARTNER may have spaces ("Acme Japan"); PERIOD
@@ -19,7 +20,7 @@ from bot.kpi import KPI_NAMES
 from bot.kpi.periods import Period, PeriodError, looks_like_period, parse_period
 from bot.render.blocks import unescape
 
-SUBCOMMANDS = ("kpi", "partner", "me", "tips", "help")
+SUBCOMMANDS = ("kpi", "partner", "me", "tips", "register", "content", "help")
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Question:
     partner: str | None = None
     period: Period | None = None
     unknown: str | None = None  # the word we did not understand (help says so)
-    switch: str | None = None  # tips on|off
+    switch: str | None = None  # tips on|off; register lead|deal
 
 
 class ParseError(ValueError):
@@ -50,6 +51,13 @@ def parse(text: str, tz: ZoneInfo) -> Question:
         return Question("help", unknown=words[0])
     if sub == "help":
         return Question("help")
+    if sub == "register":
+        what = args[0].lower() if args else "lead"
+        if len(args) > 1 or what not in ("lead", "deal"):
+            raise ParseError("register_kind", " ".join(args))
+        return Question("register", switch=what)
+    if sub == "content":
+        return Question("content")
     if sub == "tips":
         switch = args[0].lower() if len(args) == 1 else ""
         if switch not in ("on", "off"):

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from bot import answers
 from bot.access import AccessDenied, PartnerNotFound, Role, Viewer, resolve_partner
+from bot.content.library import library, with_tracked_urls
 from bot.i18n import render_home, render_message
 from bot.kpi import KPI_NAMES, KpiParams
 from bot.kpi.params import params_from_settings
@@ -23,7 +24,7 @@ from bot.kpi.sql import P
 from bot.questions import Question
 from bot.render.blocks import Rendered
 from bot.settings import Settings
-from bot.slack_meta import HOME_PERIOD, HOME_PERIODS
+from bot.slack_meta import HOME_PERIOD, HOME_PERIODS, NUDGE_REGISTER_DEAL, NUDGE_REGISTER_LEAD
 
 
 def params_for(settings: Settings, now: datetime, period: Period | None) -> KpiParams:
@@ -53,6 +54,9 @@ def command_reply(
         )
     params = params_for(settings, now, question.period)
     rep_view = viewer.role is Role.REP
+
+    if question.command == "content":
+        return content_reply(conn, settings, viewer, locale)
 
     if question.command == "me":
         if viewer.rep is None:
@@ -111,7 +115,18 @@ def home_view(
         period=period.text if period else HOME_PERIODS[0],
         periods=HOME_PERIODS,
         period_action=HOME_PERIOD,
+        ids={"lead": NUDGE_REGISTER_LEAD, "deal": NUDGE_REGISTER_DEAL},
     )
+
+
+def content_reply(conn: Connection, settings: Settings, viewer: Viewer, locale: str) -> Rendered:
+    """`/prm content`: the library by journey stage. A rep's links are tracked (each open
+    counts as their download); others see plain links, which count for nobody."""
+    rep_key = viewer.rep.key if viewer.rep else None
+    lib = library(conn, rep_key)
+    if rep_key and settings.secret_key:
+        lib = with_tracked_urls(lib, settings.public_url, settings.secret_key, rep_key)
+    return render_message("content", locale, library=lib)
 
 
 def oops(locale: str, ref: str) -> Rendered:

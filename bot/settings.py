@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     snooze_days: int = Field(default=14, ge=1)
     alerts_per_run: int = Field(default=10, ge=1)
 
+    # Partner actions and the integration API (docs/registration.md, docs/api.md).
+    secret_key: str = Field(
+        default="", description="Signs tracked content links; required to serve them."
+    )
+    api_token: str = Field(default="", description="Bearer token of the integration API.")
+    registration_expiry_days: int = Field(default=90, ge=1)
+    expiry_reminder_days: int = Field(default=14, ge=1)
+    conflict_days: int = Field(default=90, ge=1)
+    expiry_cron: str = Field(default="0 8 * * *")
+
     @field_validator("as_of")
     @classmethod
     def _instant(cls, value: str) -> str:
@@ -100,7 +110,7 @@ class Settings(BaseSettings):
         QuietHours.parse(value)
         return value
 
-    @field_validator("scorecard_cron", "coaching_cron")
+    @field_validator("scorecard_cron", "coaching_cron", "expiry_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:

@@ -35,3 +35,21 @@ ALERT_ACK = "alert_ack"
 ALERT_SNOOZE = "alert_snooze"
 # Link buttons open a URL; Slack still reports the click, which is acknowledged and ignored.
 LINK_PREFIX = "link_"
+
+# Lead and deal registration. NUDGE_REGISTER_LEAD / NUDGE_REGISTER_DEAL (nudges, App Home)
+# open the registration modal.
+REGISTER_VIEW = "register_submit"  # callback id; private_metadata: {"kind": "lead"|"deal"}
+REGISTER_FIELDS: tuple[str, ...] = (
+    "company",
+    "email_domain",
+    "contact",
+    "amount",
+    "currency",
+    "expected_close",
+    "notes",
+)  # block ids; each input's action id is "value"
+REG_APPROVE = "reg_approve"  # value: registration id
+REG_REJECT = "reg_reject"  # opens REJECT_VIEW
+REJECT_VIEW = "reg_reject_submit"  # private_metadata: {"id": registration id}
+REJECT_REASON = "reason"  # block id of the rejection reason
+REG_WON = "reg_won"  # the rep marks the deal won

@@ -23,6 +23,7 @@ from bot.settings import get_settings
 PG_URL = os.environ.get("PRM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TABLES = (
+    "registration",
     "delivery",
     "job_run",
     "alert_episode",

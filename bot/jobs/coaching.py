@@ -6,6 +6,7 @@ re-alerted once the snooze ends."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import Engine, insert, select, update
@@ -41,17 +42,14 @@ def run(ctx: JobContext) -> None:
                 {c.detail["rep"] for c in found if "rep" in c.detail},
             )
         open_episodes = _close_cleared(ctx, cs, {c.subject for c in found})
+        owed = _owed(ctx, open_episodes.values())
         due: list[tuple[Condition, int | None, str]] = []
         for c in sorted(found, key=lambda c: (SEVERITY[c.kind], c.subject)):
             episode = open_episodes.get(c.subject)
             if episode is None:
                 due.append((c, None, "new"))
-            elif (
-                episode["acked_at"] is None
-                and episode["snoozed_until"] is not None
-                and episode["snoozed_until"] <= ctx.now
-            ):
-                due.append((c, episode["id"], "reminder"))
+            elif episode["id"] in owed:
+                due.append((c, episode["id"], owed[episode["id"]]))
         if len(due) > s.alerts_per_run:
             ctx.count("deferred", len(due) - s.alerts_per_run)  # next run picks them up
             due = due[: s.alerts_per_run]
@@ -80,19 +78,56 @@ def run(ctx: JobContext) -> None:
                 snooze_action=ALERT_SNOOZE,
                 snooze_days=s.snooze_days,
             )
-            key = f"{JOB}:episode:{episode_id}"
-            if why == "reminder":
-                key += f":reminder:{open_episodes[condition.subject]['snoozed_until'].date()}"
+            episode = open_episodes.get(condition.subject)
+            key = _key(episode) if episode else f"{JOB}:episode:{episode_id}"
             entry = ledger.Entry(
                 key=key, job=JOB, kind="alert", recipient=cs, action=condition.kind
             )
-            deliver(
-                ctx,
-                entry,
-                message,
-                lambda cs=cs: recipients.dm_channel(ctx.engine, ctx.client, cs, cache.get(cs)),
-                label=condition.subject,
-            )
+            deliver(ctx, entry, message, lambda cs=cs: _dm(ctx, cs, cache), label=condition.subject)
+
+
+def _key(episode: dict) -> str:
+    """The ledger key of the alert an open episode calls for now: its first alert, or the
+    reminder once a snooze has run out (a new snooze, a new reminder)."""
+    key = f"{JOB}:episode:{episode['id']}"
+    if episode["snoozed_until"] is not None:
+        key += f":reminder:{episode['snoozed_until'].date()}"
+    return key
+
+
+def _owed(ctx: JobContext, episodes: Iterable[dict]) -> dict[int, str]:
+    """Open episodes whose alert is still owed, and why ("new" or "reminder").
+
+    Owed: not acknowledged, no snooze still running, and its key not yet in the ledger or
+    marked `retry` (Slack refused for now). So an alert lost to a temporary failure, or to
+    a crash between opening the episode and claiming its key, goes out on the next run;
+    and a sent reminder is done — it does not come up again, run after run, taking a place
+    of PRM_ALERTS_PER_RUN from new conditions.
+    """
+    waiting = {
+        _key(e): e
+        for e in episodes
+        if e["acked_at"] is None and (e["snoozed_until"] is None or e["snoozed_until"] <= ctx.now)
+    }
+    if not waiting:
+        return {}
+    D = ledger.D
+    with ctx.engine.connect() as conn:
+        status = dict(
+            conn.execute(select(D.c.key, D.c.status).where(D.c.key.in_(list(waiting)))).all()
+        )
+    return {
+        e["id"]: "new" if e["snoozed_until"] is None else "reminder"
+        for key, e in waiting.items()
+        if status.get(key) in (None, ledger.RETRY)
+    }
+
+
+def _dm(ctx: JobContext, cs: str, cache: dict[str, dict]) -> str:
+    """The owner's DM, opened once: kept in the run's cache for their next alerts."""
+    channel = recipients.dm_channel(ctx.engine, ctx.client, cs, cache.get(cs))
+    cache.setdefault(cs, {})["dm_channel_id"] = channel
+    return channel
 
 
 def _close_cleared(ctx: JobContext, cs: str, holding: set[str]) -> dict[str, dict]:

@@ -73,7 +73,11 @@ def deliver(
     try:
         channel_id = channel()
         response = ctx.client.chat_postMessage(
-            channel=channel_id, text=message.text, blocks=message.blocks, unfurl_links=False
+            channel=channel_id,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
         )
     except Undeliverable as exc:
         ledger.mark(ctx.engine, delivery_id, ledger.UNDELIVERABLE, now=ctx.now, error=str(exc))

@@ -12,6 +12,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.content.library import tracked_assets
 from bot.i18n import pick_locale, render_message
 from bot.jobs import ledger, recipients
 from bot.jobs.context import JobContext
@@ -121,7 +122,7 @@ def run(ctx: JobContext) -> None:
             rep={"key": rep.key, "name": rep.name, "partner_name": rep.partner_name},
             in_channel=not rep.slack_user_id,
             mention=rep.slack_user_id,
-            assets=guides[: rule.assets],
+            assets=_links(s, rep.key, guides[: rule.assets]),
             portal_url=s.portal_url,
             button=BUTTON_ACTIONS.get(rule.button or ""),
             stop_action=NUDGE_STOP,
@@ -137,6 +138,13 @@ def run(ctx: JobContext) -> None:
             raise Undeliverable("no_slack_id_or_channel")
 
         deliver(ctx, entry, message, channel, label=f"{rep.key} · {rule.id}")
+
+
+def _links(s, rep_key: str, assets: list[dict]) -> list[dict]:
+    """Tracked links (each open counts as the rep's download) when links can be signed."""
+    if not s.secret_key:
+        return assets
+    return tracked_assets(assets, s.public_url, s.secret_key, rep_key)
 
 
 def _undeliverable(ctx: JobContext, rep: facts_mod.Rep) -> None:

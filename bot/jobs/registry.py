@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.jobs import coaching, next_actions, scorecards
+from bot.jobs import coaching, deal_expiry, next_actions, scorecards
 from bot.jobs.context import JobContext
 from bot.jobs.runs import claim_run, finish_run
 from bot.settings import Settings
@@ -33,9 +33,11 @@ class JobDef:
     def cron(self, settings: Settings) -> str:
         if self.name == "next-actions":
             return "0 * * * *"  # hourly: each rep is due at PRM_NUDGE_HOUR in their own zone
-        return (
-            settings.scorecard_cron if self.name == "weekly-scorecards" else settings.coaching_cron
-        )
+        return {
+            "weekly-scorecards": settings.scorecard_cron,
+            "coaching-alerts": settings.coaching_cron,
+            "deal-expiry": settings.expiry_cron,
+        }[self.name]
 
 
 JOBS: dict[str, JobDef] = {
@@ -44,6 +46,7 @@ JOBS: dict[str, JobDef] = {
         JobDef("next-actions", next_actions.run, "next-action DMs to partner reps"),
         JobDef("weekly-scorecards", scorecards.run, "weekly scorecards to partner managers"),
         JobDef("coaching-alerts", coaching.run, "coaching alerts to customer success"),
+        JobDef("deal-expiry", deal_expiry.run, "deal registration expiry: reminders, lapses"),
     )
 }
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, case, exists, func, literal, or_, selec
 
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, U, cohort_where, rate
-from bot.models import Delivery
+from bot.models import ACTIVITY_TYPES, Delivery
 from bot.timeutil import days_before
 
 D = Delivery.__table__
@@ -53,6 +53,7 @@ def nudge_lift(conn: Connection, params: KpiParams) -> dict[str, Any]:
             E.c.user_id == ranked.c.user_id,
             E.c.occurred_at > ranked.c.created_at,
             E.c.occurred_at < params.as_of,
+            E.c.type.in_(ACTIVITY_TYPES),  # a manager's decision is not the rep's progress
             or_(ranked.c.target == "any", ranked.c.target.is_(None), E.c.type == ranked.c.target),
         )
     )

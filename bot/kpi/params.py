@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.models import EVENT_TYPES
+from bot.models import ACTIVITY_TYPES, EVENT_TYPES
 from bot.timeutil import days_before, months_before
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ DEFAULT_JOURNEY: tuple[JourneyStep, ...] = (
     JourneyStep("deal_registered", "deal.registered"),
     JourneyStep("deal_won", "deal.won"),
 )
-DEFAULT_ACTIVE_TYPES: tuple[str, ...] = EVENT_TYPES
+DEFAULT_ACTIVE_TYPES: tuple[str, ...] = ACTIVITY_TYPES
 
 
 def parse_journey(spec: str) -> tuple[JourneyStep, ...]:

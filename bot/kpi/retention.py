@@ -12,11 +12,20 @@ from typing import Any
 from sqlalchemy import Connection, case, literal, not_, select
 
 from bot.kpi.params import DORMANT_DAYS, RETENTION_MONTHS, KpiParams
-from bot.kpi.sql import P, at_or_before, cohort_where, effective, partner_active_between, rate
+from bot.kpi.sql import (
+    P,
+    at_or_before,
+    cohort_where,
+    effective,
+    partner_active_between,
+    rate,
+    with_stored_activity,
+)
 from bot.timeutil import days_before, months_before
 
 
 def retention(conn: Connection, params: KpiParams) -> dict[str, Any]:
+    params = with_stored_activity(conn, params)
     longest = max(RETENTION_MONTHS)
     bounds = [months_before(params.as_of, i, params.tz) for i in range(longest + 1)]
     # W_i = [bounds[i+1], bounds[i]); the streak is the first i whose window is empty.

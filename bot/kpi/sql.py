@@ -6,6 +6,7 @@ what makes the five numbers agree with each other.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -115,6 +116,22 @@ def active_type_filter(params: KpiParams) -> ColumnElement[bool]:
     if set(params.active_types) >= set(EVENT_TYPES):
         return true()
     return E.c.type.in_(params.active_types)
+
+
+def with_stored_activity(conn: Connection, params: KpiParams) -> KpiParams:
+    """If every event type actually stored counts as activity, say "all types", so the
+    activity probes need no type filter and stay one (partner, time) index probe.
+
+    The store usually holds only the six activity types (deal decisions exist only once
+    registration in Slack is used), and the types present are read from the small
+    first-event rollup, not from the event log.
+    """
+    if set(params.active_types) >= set(EVENT_TYPES):
+        return params
+    present = {t for (t,) in conn.execute(select(F.c.type).distinct())}
+    if present <= set(params.active_types):
+        return replace(params, active_types=EVENT_TYPES)
+    return params
 
 
 def partner_active_between(

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, U, cohort_where, registered_before
-from bot.models import ONBOARDING_TAG, Asset, AssetTag, Delivery
+from bot.models import ACTIVITY_TYPES, ONBOARDING_TAG, Asset, AssetTag, Delivery
 from bot.nudges.rules import RepFacts
 
 A = Asset.__table__
@@ -81,7 +81,8 @@ def facts(conn: Connection, now: datetime, user_ids: set[int]) -> dict[int, RepF
     last: dict[int, dict[str, datetime]] = {}
     for user_id, type_, lo, hi in conn.execute(
         select(E.c.user_id, E.c.type, func.min(E.c.occurred_at), func.max(E.c.occurred_at))
-        .where(E.c.user_id.is_not(None), E.c.occurred_at < now)
+        # Only the rep's own activity: a manager's decision on their deal is not theirs.
+        .where(E.c.user_id.is_not(None), E.c.occurred_at < now, E.c.type.in_(ACTIVITY_TYPES))
         .group_by(E.c.user_id, E.c.type)
     ):
         if user_id in user_ids:

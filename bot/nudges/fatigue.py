@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -37,7 +37,7 @@ def zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
         return fallback
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
         return fallback
 
 
@@ -53,13 +53,19 @@ def local_day(now: datetime, tz: ZoneInfo) -> str:
 
 
 def capped(last_nudge: datetime | None, now: datetime, cap_days: int) -> bool:
-    return last_nudge is not None and now - last_nudge < timedelta(days=cap_days)
+    """Within `cap_days` × 24 hours of the last nudge. In UTC: Python subtracts two times
+    of the same zone by wall clock, which would be an hour off across a DST change."""
+    if last_nudge is None:
+        return False
+    return now.astimezone(UTC) - last_nudge.astimezone(UTC) < timedelta(days=cap_days)
 
 
 def in_holdout(rep_key: str, salt: str, share: float) -> bool:
     """Stable and deterministic: the same rep, salt and share always give the same answer."""
     digest = hashlib.sha256(f"{salt}:{rep_key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+    # Compared exactly (int against float), not as a rounded fraction: a draw of nearly
+    # 2**64 would round to 1.0 and leave that rep out even with share 1.
+    return int.from_bytes(digest[:8], "big") < share * 2**64
 
 
 def paused(history: list[tuple[datetime, bool]], stop_after: int) -> bool:

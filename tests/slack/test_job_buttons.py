@@ -86,9 +86,37 @@ def test_tips_on_and_off_by_command(world):
     assert "/prm tips on" in words(world.answer(REP_EN, "tips maybe"))
 
 
-def test_register_button_explains_where_to_register(world):
-    answer = press(world, REP_EN, NUDGE_REGISTER_LEAD, "acme-alice")
-    assert answer["response_type"] == "ephemeral" and "Register the lead" in words(answer)
+def test_register_buttons_open_the_form_for_reps_only(world):
+    world.post(  # the rep: the registration modal opens
+        urlencode(
+            {
+                "payload": json.dumps(
+                    {
+                        "type": "block_actions",
+                        "team": {"id": "T0001"},
+                        "user": {"id": REP_EN},
+                        "api_app_id": "A0001",
+                        "trigger_id": "7.7.7",
+                        "container": {"type": "view", "view_id": "V1"},
+                        "view": {"id": "V1", "type": "home"},
+                        "actions": [
+                            {
+                                "action_id": NUDGE_REGISTER_LEAD,
+                                "block_id": "b",
+                                "type": "button",
+                                "value": "home",
+                            }
+                        ],
+                    }
+                )
+            }
+        ),
+        "application/x-www-form-urlencoded",
+    )
+    opened = world.fake.wait_for("views.open")[0].params
+    assert opened["trigger_id"] == "7.7.7" and opened["view"]["callback_id"] == "register_submit"
+    answer = press(world, MANAGER, NUDGE_REGISTER_LEAD, "x")  # not a rep: told so
+    assert "Only partner reps" in words(answer)
 
 
 def _episode(world) -> int:

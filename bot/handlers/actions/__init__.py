@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.handlers import registration
 from bot.handlers.actions.alerts import handle_alert
 from bot.handlers.actions.nudges import handle_register, handle_stop_tips
 from bot.handlers.context import AppContext
@@ -23,6 +24,9 @@ from bot.slack_meta import (
     NUDGE_REGISTER_DEAL,
     NUDGE_REGISTER_LEAD,
     NUDGE_STOP,
+    REG_APPROVE,
+    REG_REJECT,
+    REG_WON,
 )
 
 
@@ -32,6 +36,9 @@ def register(app: App, ctx: AppContext) -> None:
     app.action(NUDGE_STOP)(partial(handle_stop_tips, ctx))
     for action_id in (NUDGE_REGISTER_LEAD, NUDGE_REGISTER_DEAL):
         app.action(action_id)(partial(handle_register, ctx))
+    app.action(REG_APPROVE)(partial(registration.handle_approve, ctx))
+    app.action(REG_REJECT)(partial(registration.handle_reject_open, ctx))
+    app.action(REG_WON)(partial(registration.handle_won, ctx))
     for action_id in (ALERT_ACK, ALERT_SNOOZE):
         app.action(action_id)(partial(handle_alert, ctx))
     # Link buttons open their URL in the browser; Slack still reports the click.

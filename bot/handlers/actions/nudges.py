@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.access import resolve_viewer
 from bot.handlers.context import AppContext
+from bot.handlers.registration import open_register
 from bot.handlers.send import update_in_place
 from bot.i18n import render_message
 from bot.preferences import Outcome, stop_tips
@@ -36,13 +37,9 @@ def handle_stop_tips(
 def handle_register(
     ctx: AppContext, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
 ) -> None:
+    """Register buttons (nudges, App Home) open the registration modal."""
     ack()
-    user = body["user"]["id"]
-    kind = "register_lead" if action["action_id"] == NUDGE_REGISTER_LEAD else "register_deal"
-    result = render_message(
-        "action_result",
-        _locale(ctx, client, user),
-        kind=kind,
-        portal_url=ctx.settings.portal_url or None,
-    )
-    update_in_place(body, result, replace=False)
+    kind = "lead" if action["action_id"] == NUDGE_REGISTER_LEAD else "deal"
+    refusal = open_register(ctx, client, body["user"]["id"], kind, body.get("trigger_id", ""))
+    if refusal is not None:
+        update_in_place(body, refusal, replace=False)

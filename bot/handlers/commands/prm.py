@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from bot import replies
 from bot.access import resolve_viewer
 from bot.handlers.context import AppContext
+from bot.handlers.registration import open_register
 from bot.handlers.send import post_ephemeral, respond
 from bot.i18n import render_message
 from bot.preferences import Outcome, set_tips
@@ -35,7 +36,9 @@ def handle_prm(ctx: AppContext, ack: Ack, command: dict[str, Any], client: WebCl
             viewer = resolve_viewer(conn, user_id, ctx.settings.admins)
         stored = viewer.rep.locale if viewer.rep else None
         locale = ctx.locales.locale_for(client, user_id, stored)
-        reply = _reply(ctx, viewer, command.get("text", ""), locale)
+        reply = _reply(ctx, viewer, command, locale, client)
+        if reply is None:
+            return  # a modal opened: nothing to say
     except Exception:
         ref = uuid.uuid4().hex[:8]
         log.exception("/prm failed (ref %s, user %s)", ref, user_id)
@@ -45,11 +48,21 @@ def handle_prm(ctx: AppContext, ack: Ack, command: dict[str, Any], client: WebCl
         post_ephemeral(client, command.get("channel_id", ""), user_id, reply)
 
 
-def _reply(ctx: AppContext, viewer, text: str, locale: str) -> Rendered:
+def _reply(
+    ctx: AppContext, viewer, command: dict[str, Any], locale: str, client: WebClient
+) -> Rendered | None:
     try:
-        question = parse(text, ctx.settings.tz)
+        question = parse(command.get("text", ""), ctx.settings.tz)
     except ParseError as exc:
         return render_message("bad_argument", locale, code=exc.code, word=exc.word)
+    if question.command == "register":
+        return open_register(
+            ctx,
+            client,
+            viewer.slack_user_id,
+            question.switch or "lead",
+            command.get("trigger_id", ""),
+        )
     if question.command == "tips":
         with ctx.engine.begin() as conn:
             outcome = set_tips(conn, viewer.slack_user_id, question.switch == "on", ctx.clock())

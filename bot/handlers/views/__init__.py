@@ -1,15 +1,16 @@
-"""Modal (view submission) listeners.
-
-The Slack app of this release opens no modal; lead and deal registration (the next
-issue) registers its submission listeners here, beside the other kinds.
-"""
+"""Modal (view submission) listeners."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from slack_bolt import App
 
+from bot.handlers import registration
 from bot.handlers.context import AppContext
+from bot.slack_meta import REGISTER_VIEW, REJECT_VIEW
 
 
 def register(app: App, ctx: AppContext) -> None:
-    """No modal yet; kept so every listener kind registers in the same way."""
+    app.view(REGISTER_VIEW)(partial(registration.handle_register_submit, ctx))
+    app.view(REJECT_VIEW)(partial(registration.handle_reject_submit, ctx))

@@ -1,0 +1,245 @@
+"""weekly-scorecards: each manager's book, once a week, with its chart, the same figures as
+`prm kpi --manager`, through 429s and failures."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from bot.jobs.registry import run_job
+from bot.render.numbers import pct
+from bot.slack_client import job_client
+from tests.builders import Store
+from tests.jobs.conftest import MANAGER_A, MANAGER_B
+from tests.slack.payloads import japanese_share, words
+
+MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # ISO week 2026-W45, schedule zone UTC
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def dm(jobs, user: str) -> str:
+    return jobs.fake._dm_channel(user)  # the fake's stable DM id for that user
+
+
+def cards_to(jobs, user: str) -> list:
+    return [
+        c for c in jobs.fake.calls_to("chat.postMessage") if c.params["channel"] == dm(jobs, user)
+    ]
+
+
+def charts_to(jobs, user: str) -> list:
+    """files.completeUploadExternal calls that shared a file into that user's DM."""
+    return [
+        c
+        for c in jobs.fake.calls_to("files.completeUploadExternal")
+        if c.params.get("channel_id") == dm(jobs, user)
+    ]
+
+
+def file_ids(call) -> list[str]:
+    return [f["id"] for f in json.loads(call.params["files"])]
+
+
+def busy_week(jobs) -> None:
+    """Activity inside the week before MONDAY, so the week-over-week deltas move: both
+    of manager A's partners register their first deal; acme downloads and adds a lead.
+    Logins in August and September give acme a 3-month retention streak."""
+    s = Store(jobs.engine)
+    s.event("user.login", "2026-08-15T09:00:00Z", "acme", "acme-tokyo")
+    s.event("user.login", "2026-09-15T09:00:00Z", "acme", "acme-tokyo")
+    s.event("content.downloaded", "2026-10-27T09:00:00Z", "acme", "acme-tokyo", "guide")
+    s.event("lead.registered", "2026-10-28T09:00:00Z", "acme", "acme-tokyo")
+    s.event("deal.registered", "2026-10-29T09:00:00Z", "acme", "acme-tokyo")
+    s.event("deal.registered", "2026-10-30T09:00:00Z", "globex", "globex-ja")
+
+
+def test_each_manager_with_a_book_gets_one_scorecard_and_one_chart_in_their_dm(jobs):
+    summary = jobs.run("weekly-scorecards", MONDAY)
+    assert summary == {"charts": 2, "sent": 2, "skipped:empty_book": 1}
+    for manager in (MANAGER_A, MANAGER_B):
+        assert len(cards_to(jobs, manager)) == 1
+        (chart,) = charts_to(jobs, manager)
+        (file_id,) = file_ids(chart)
+        assert jobs.fake.uploaded(file_id).startswith(PNG)
+        assert "W45" in json.loads(chart.params["files"])[0]["title"]
+    # Exactly those: the empty book (hooli is not signed) is never even looked up.
+    assert len(jobs.fake.calls_to("chat.postMessage")) == 2
+    assert len(jobs.fake.calls_to("files.getUploadURLExternal")) == 2
+    assert len(jobs.fake.calls_to("upload_url")) == 2
+    assert len(jobs.fake.calls_to("files.completeUploadExternal")) == 2
+    assert "UEMPTY" not in {c.params.get("users") for c in jobs.fake.calls_to("conversations.open")}
+    assert "UEMPTY" not in {c.params.get("user") for c in jobs.fake.calls_to("users.info")}
+    ledger = jobs.ledger()
+    assert {(r["recipient"], r["kind"], r["status"]) for r in ledger} == {
+        (MANAGER_A, "scorecard", "sent"),
+        (MANAGER_A, "chart", "sent"),
+        (MANAGER_B, "scorecard", "sent"),
+        (MANAGER_B, "chart", "sent"),
+    }
+    assert {r["key"] for r in ledger if r["kind"] == "scorecard"} == {
+        f"weekly-scorecards:{MANAGER_A}:2026-W45",
+        f"weekly-scorecards:{MANAGER_B}:2026-W45",
+    }
+
+
+def funnel_lines(text: str) -> list[tuple[int, str]]:
+    """(reached, cumulative rate) of each journey line, English or Japanese."""
+    return [
+        (int(n.replace(",", "")), rate)
+        for n, rate in re.findall(r"^• [^:\n]+: ([\d,]+)(?: \(|社\()([^)]+)\)", text, re.M)
+    ]
+
+
+def test_the_figures_are_those_of_prm_kpi_manager(jobs, cli):
+    busy_week(jobs)
+    jobs.run("weekly-scorecards", MONDAY)
+    for manager in (MANAGER_A, MANAGER_B):
+        result = cli("kpi", "--manager", manager, "--as-of", MONDAY.isoformat(), "--format", "json")
+        assert result.exit_code == 0, result.output
+        kpi = json.loads(result.output)
+        text = cards_to(jobs, manager)[0].params["text"]
+        if manager == MANAGER_A:
+            assert f"*{kpi['cohort_size']} partners*" in text
+            assert f"{kpi['deals']['registered']} deals registered" in text
+            assert f"activation {pct(kpi['deals']['activation_rate'])}" in text
+            for w in kpi["retention"]["windows"]:
+                assert f"{w['months']} mo {pct(w['rate'])}" in text
+        else:
+            assert f"担当パートナー {kpi['cohort_size']}社" in text
+            assert f"案件登録 {kpi['deals']['registered']}件" in text
+            assert f"アクティベーション率 {pct(kpi['deals']['activation_rate'])}" in text
+            for w in kpi["retention"]["windows"]:
+                assert f"{w['months']}ヶ月 {pct(w['rate'])}" in text
+        steps = kpi["funnel"]["steps"]
+        assert funnel_lines(text) == [(s["reached"], pct(s["cumulative_rate"])) for s in steps]
+    # The figures are not all zeros: the comparison means something.
+    a = cards_to(jobs, MANAGER_A)[0].params["text"]
+    assert "2 deals registered" in a and "activation 100.0 %" in a and "3 mo 50.0 %" in a
+
+
+def test_week_over_week_deltas_show_what_changed_in_the_week(jobs):
+    busy_week(jobs)
+    jobs.run("weekly-scorecards", MONDAY)
+    text = words(cards_to(jobs, MANAGER_A)[0].params)
+    assert "*2 partners* ＝" in text  # the book itself did not change
+    assert "2 deals registered ▲ 2" in text
+    assert "activation 100.0 % ▲ 100.0 pt" in text
+    assert "1 download ▲ 1" in text  # singular
+    assert "Registered a deal: 2 (100.0 %) ▲ 100.0 pt" in text
+    assert "Downloaded content: 2 (100.0 %) ▲ 50.0 pt" in text
+    assert "*Newly activated this week 🎉* (2): Acme Corp, Globex" in text
+    assert "Last push" not in text  # both activated now
+    # Manager B's book did not move: no arrows, only "＝".
+    b = cards_to(jobs, MANAGER_B)[0].params["text"]
+    assert "▲" not in b and "▼" not in b and "＝" in b
+
+
+def test_a_rerun_in_the_same_iso_week_sends_nothing_the_next_week_sends_again(jobs):
+    jobs.run("weekly-scorecards", MONDAY)
+    for later in (timedelta(hours=1), timedelta(days=3), timedelta(days=6, hours=14, minutes=59)):
+        again = jobs.run("weekly-scorecards", MONDAY + later)  # up to Sunday 23:59
+        assert again.get("sent", 0) == 0 and again.get("charts", 0) == 0
+        assert again["duplicate"] == 2
+    assert len(jobs.fake.calls_to("chat.postMessage")) == 2
+    assert len(jobs.fake.calls_to("files.completeUploadExternal")) == 2
+
+    next_week = jobs.run("weekly-scorecards", MONDAY + timedelta(days=7))
+    assert next_week["sent"] == 2 and next_week["charts"] == 2
+    for manager in (MANAGER_A, MANAGER_B):
+        assert len(cards_to(jobs, manager)) == 2 and len(charts_to(jobs, manager)) == 2
+    assert f"weekly-scorecards:{MANAGER_A}:2026-W46" in {r["key"] for r in jobs.ledger()}
+
+
+def test_a_burst_of_429s_still_delivers_one_scorecard_and_one_chart_each(jobs, monkeypatch):
+    monkeypatch.setattr("random.random", lambda: 0.0)  # slack_sdk adds random() to Retry-After
+    jobs.fake.rate_limit_next("chat.postMessage", retry_after=0, times=5)
+    jobs.fake.rate_limit_next("files.completeUploadExternal", retry_after=0, times=5)
+    summary = jobs.run("weekly-scorecards", MONDAY)
+    assert summary == {"charts": 2, "sent": 2, "skipped:empty_book": 1}
+    # Five refusals, then each manager's message once; the same for sharing the chart.
+    assert len(jobs.fake.calls_to("chat.postMessage")) == 5 + 2
+    assert len(jobs.fake.calls_to("files.completeUploadExternal")) == 5 + 2
+    assert len(jobs.fake.calls_to("files.getUploadURLExternal")) == 2  # uploaded once each
+    # Manager A comes first and takes the refusals; both end up with one card and one chart.
+    assert len(cards_to(jobs, MANAGER_A)) == 6 and len(cards_to(jobs, MANAGER_B)) == 1
+    assert len(charts_to(jobs, MANAGER_A)) == 6 and len(charts_to(jobs, MANAGER_B)) == 1
+    assert {r["status"] for r in jobs.ledger()} == {"sent"} and len(jobs.ledger()) == 4
+    assert jobs.run("weekly-scorecards", MONDAY + timedelta(hours=1)).get("sent", 0) == 0
+    assert len(jobs.fake.calls_to("chat.postMessage")) == 7
+
+
+def test_a_permanent_error_for_one_manager_is_recorded_and_the_other_still_gets_theirs(jobs):
+    jobs.fake.fail_next("chat.postMessage", "account_inactive")  # manager A comes first
+    summary = jobs.run("weekly-scorecards", MONDAY)
+    assert summary["failed:account_inactive"] == 1
+    assert summary["sent"] == 1 and summary["charts"] == 1
+    failed = [r for r in jobs.ledger() if r["status"] == "failed"]
+    assert [(r["recipient"], r["kind"], r["error"]) for r in failed] == [
+        (MANAGER_A, "scorecard", "account_inactive")
+    ]
+    assert charts_to(jobs, MANAGER_A) == []  # no chart under a message that never arrived
+    assert len(cards_to(jobs, MANAGER_B)) == 1 and len(charts_to(jobs, MANAGER_B)) == 1
+    # A permanent error is not retried by the next run.
+    again = jobs.run("weekly-scorecards", MONDAY + timedelta(hours=1))
+    assert again.get("sent", 0) == 0 and again.get("charts", 0) == 0
+    assert len(jobs.fake.calls_to("chat.postMessage")) == 2
+
+
+def test_a_failed_chart_is_uploaded_by_the_next_run_without_resending_the_message(jobs):
+    jobs.fake.fail_next("files.completeUploadExternal", "internal_error")  # manager A's
+    summary = jobs.run("weekly-scorecards", MONDAY)
+    assert summary["sent"] == 2 and summary["charts"] == 1 and summary["retry:internal_error"] == 1
+    chart_rows = {r["recipient"]: r for r in jobs.ledger() if r["kind"] == "chart"}
+    assert chart_rows[MANAGER_A]["status"] == "retry"
+
+    again = jobs.run("weekly-scorecards", MONDAY + timedelta(hours=1))
+    assert again.get("sent", 0) == 0 and again["charts"] == 1
+    assert len(cards_to(jobs, MANAGER_A)) == 1  # the message was not sent twice
+    shared = charts_to(jobs, MANAGER_A)
+    assert len(shared) == 2  # the failed attempt, then the retry into the same DM
+    assert jobs.fake.uploaded(file_ids(shared[-1])[0]).startswith(PNG)
+    assert len(charts_to(jobs, MANAGER_B)) == 1
+    rows = {(r["recipient"], r["kind"]): r for r in jobs.ledger()}
+    assert rows[(MANAGER_A, "chart")]["status"] == "sent"
+    assert rows[(MANAGER_A, "chart")]["attempts"] == 2
+    # And now it is done: nothing more.
+    third = jobs.run("weekly-scorecards", MONDAY + timedelta(hours=2))
+    assert third.get("sent", 0) == 0 and third.get("charts", 0) == 0
+
+
+def test_a_japanese_manager_reads_japanese_an_english_one_english(jobs):
+    busy_week(jobs)
+    jobs.run("weekly-scorecards", MONDAY)
+    ja = words(cards_to(jobs, MANAGER_B)[0].params)  # Slack locale ja-JP
+    assert "週次パートナースコアカード" in ja and "継続利用率" in ja and "案件登録" in ja
+    assert "Retention" not in ja and "partners" not in ja
+    assert japanese_share(ja) > 0.5
+    en = words(cards_to(jobs, MANAGER_A)[0].params)  # Slack locale en-GB
+    assert "Weekly partner scorecard" in en and "Retention" in en
+    assert "継続利用率" not in en and japanese_share(en) == 0
+
+
+def test_dry_run_sends_nothing_and_records_nothing(jobs):
+    summary = jobs.run("weekly-scorecards", MONDAY, dry_run=True)
+    assert summary == {"skipped:empty_book": 1, "would_send": 2}
+    assert jobs.fake.calls == [] and jobs.ledger() == []
+
+    lines: list[str] = []  # with a client, a dry run may read Slack, never write to it
+    summary = run_job(
+        "weekly-scorecards",
+        jobs.settings,
+        jobs.engine,
+        MONDAY,
+        client=job_client(jobs.settings),
+        dry_run=True,
+        echo=lines.append,
+    )
+    assert summary["would_send"] == 2
+    assert {c.method for c in jobs.fake.calls} <= {"users.info"}
+    assert jobs.ledger() == []
+    printed = "\n".join(lines)
+    assert MANAGER_A in printed and MANAGER_B in printed and "+ chart" in printed
+    assert "継続利用率" in printed and "Retention" in printed
+    # The real run afterwards still sends: the dry run took no key.
+    assert jobs.run("weekly-scorecards", MONDAY)["sent"] == 2
