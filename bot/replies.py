@@ -108,6 +108,8 @@ def home_view(
 ) -> dict[str, Any]:
     params = params_for(settings, now, period)
     home = answers.home(conn, params, viewer) if viewer.sees_figures else {"role": "stranger"}
+    if viewer.role is Role.REP and viewer.rep is not None:
+        home["reads"] = _next_reads(conn, settings, viewer.rep.key)
     return render_home(
         locale,
         home=home,
@@ -127,6 +129,15 @@ def content_reply(conn: Connection, settings: Settings, viewer: Viewer, locale: 
     if rep_key and settings.secret_key:
         lib = with_tracked_urls(lib, settings.public_url, settings.secret_key, rep_key)
     return render_message("content", locale, library=lib)
+
+
+def _next_reads(conn: Connection, settings: Settings, rep_key: str, n: int = 3) -> list[dict]:
+    """The first onboarding assets the rep has not opened yet, as tracked links."""
+    lib = library(conn, rep_key)
+    if settings.secret_key:
+        lib = with_tracked_urls(lib, settings.public_url, settings.secret_key, rep_key)
+    start = next((g for g in lib["groups"] if g["stage"] == "get_started"), None)
+    return [a for a in (start["assets"] if start else []) if not a["downloaded"]][:n]
 
 
 def oops(locale: str, ref: str) -> Rendered:

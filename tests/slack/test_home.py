@@ -79,3 +79,13 @@ def test_views_publish_errors_are_recorded_not_raised(world, error, caplog):
     world.fake.wait_for("views.publish")
     # The app stays up and answers the next request.
     assert "Your partners" in words(world.answer(MANAGER, "kpi"))
+
+
+def test_rep_home_links_the_onboarding_reads_as_tracked_links(world, engine):
+    from tests.builders import Store
+
+    Store(engine).asset("onb-guide", "onboarding", title="Welcome guide")
+    world.settings.secret_key = "s3cret"
+    world.settings.public_url = "https://prm.example.org"
+    text = words(open_home(world, REP_EN))
+    assert "<https://prm.example.org/c/v1." in text and "|Welcome guide>" in text
