@@ -95,11 +95,11 @@ def deliver(
     )
     ctx.count("sent")
     if chart:
-        _chart(ctx, entry, channel_id, chart)
+        upload_chart(ctx, entry, channel_id, chart)
     return "sent"
 
 
-def _chart(ctx: JobContext, entry: ledger.Entry, channel_id: str, chart: tuple) -> None:
+def upload_chart(ctx: JobContext, entry: ledger.Entry, channel_id: str, chart: tuple) -> None:
     """The chart is its own ledger entry: a rerun after a failed upload uploads only it."""
     png, filename, title = chart
     chart_entry = ledger.Entry(

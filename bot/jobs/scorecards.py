@@ -9,8 +9,7 @@ from bot.charts import scorecard_png
 from bot.i18n import render_message
 from bot.jobs import ledger, recipients
 from bot.jobs.context import JobContext
-from bot.jobs.deliver import _chart as upload_chart
-from bot.jobs.deliver import deliver
+from bot.jobs.deliver import deliver, upload_chart
 from bot.kpi.params import params_from_settings
 from bot.scorecard import chart_inputs, managers, scorecard
 
