@@ -23,6 +23,7 @@ class JobContext:
     dry_run: bool = False
     echo: Callable[[str], None] = print
     run_id: int | None = None
+    scheduled: bool = False  # a scheduled occurrence (vs `prm jobs run` by hand)
     counts: Counter[str] = field(default_factory=Counter)
 
     def count(self, what: str, n: int = 1) -> None:

@@ -1,7 +1,7 @@
 """Job `next-actions`: DM each partner rep the one thing that moves them forward.
 
 Runs hourly; a rep is due once their local time has reached PRM_NUDGE_HOUR (outside
-quiet hours), at most once per PRM_NUDGE_CAP_DAYS, never after "Stop these tips", and not
+quiet hours; a run by hand does not wait for that hour), at most once per PRM_NUDGE_CAP_DAYS, never after "Stop these tips", and not
 after PRM_NUDGE_STOP_AFTER nudges in a row without progress. Holdout reps get the same
 decision recorded, and no message. Each nudge is keyed (rep, local day) in the ledger.
 """
@@ -93,7 +93,10 @@ def run(ctx: JobContext) -> None:
                     continue
                 slack_tz, slack_locale = prof.tz, prof.locale
         tz = zone(slack_tz, s.tz)
-        if not send_window_open(ctx.now, tz, s.nudge_hour, quiet):
+        # The hourly schedule sends from PRM_NUDGE_HOUR local time; a run by hand sends now,
+        # but never in the recipient's quiet hours.
+        send_hour = s.nudge_hour if ctx.scheduled else 0
+        if not send_window_open(ctx.now, tz, send_hour, quiet):
             ctx.count("skipped:not_now")
             continue
 

@@ -67,7 +67,7 @@ def run_job(
     """
     job = JOBS[name]
     # A dry run may still read from Slack (time zones, locales); it never sends.
-    ctx = JobContext(settings, engine, now, client, dry_run, echo)
+    ctx = JobContext(settings, engine, now, client, dry_run, echo, scheduled=bool(occurrence))
     if not dry_run:
         ctx.run_id = claim_run(
             engine, name, occurrence or f"manual:{now.isoformat()}:{id(ctx)}", now, now

@@ -170,3 +170,17 @@ def test_dry_run_sends_and_records_nothing(jobs):
     assert {c.method for c in jobs.fake.calls} == {"users.info"}  # reads only
     assert jobs.ledger() == []
     assert any("UJAREP" in line for line in lines)
+
+
+def test_the_schedule_waits_for_ten_local_but_a_run_by_hand_does_not(jobs):
+    from bot.jobs.scheduler import fire
+    from bot.slack_client import job_client
+
+    nine_tokyo = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)  # 09:00 Tokyo, 19:00 New York
+    scheduled = fire(
+        "next-actions", jobs.settings, jobs.engine, job_client(jobs.settings), lambda: nine_tokyo
+    )
+    # New York is past 10:00 (19:00) and gets theirs; Tokyo (09:00) waits for 10:00.
+    assert scheduled["sent"] == 1 and scheduled["skipped:not_now"] == 2
+    by_hand = jobs.run("next-actions", nine_tokyo)
+    assert by_hand["sent"] == 2  # by hand, Tokyo's 09:00 is fine: it is not quiet hours
