@@ -68,7 +68,7 @@ def serve(
 
     typer.echo(f"prm: listening on http://{host}:{port} (POST /slack/events)", err=True)
     uvicorn.run(
-        create_web_app(bolt, eng),
+        create_web_app(bolt, eng, conf),
         host=host,
         port=port,
         log_level=log_level.lower(),

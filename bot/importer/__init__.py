@@ -5,7 +5,8 @@ an `ImportReport`; `ImportFileError` means the whole file was refused and nothin
 
 Modules, in the order a row travels: `readers` (stream rows with line numbers), `validate`
 (row -> record or reason, against lookups loaded once), `load` (batched upserts / inserts),
-`run` (the loop), `report` (the counts).
+`run` (the loop), `report` (the counts). `records.import_objects` takes items already parsed
+(the HTTP API) through the same validators and writers and says what became of each.
 
 Counting: `read = inserted + updated + duplicates + rejected`. Events are never updated; an
 `event_id` already stored, or seen earlier in the file, is a duplicate. Partners, users and
@@ -15,6 +16,7 @@ assets are never duplicates: a key that already exists (or came earlier in the f
 
 from bot.importer.errors import ImportFileError
 from bot.importer.kinds import KINDS
+from bot.importer.records import ItemOutcome, import_objects
 from bot.importer.report import MAX_KEPT_REJECTIONS, ImportReport
 from bot.importer.run import DEFAULT_BATCH_SIZE, import_path
 
@@ -24,5 +26,7 @@ __all__ = [
     "MAX_KEPT_REJECTIONS",
     "ImportFileError",
     "ImportReport",
+    "ItemOutcome",
+    "import_objects",
     "import_path",
 ]

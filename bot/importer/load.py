@@ -82,12 +82,17 @@ _PG_COPY = f"COPY {_PG_STAGE.name} (line, {', '.join(EVENT_COLUMNS)}) FROM STDIN
 
 @dataclass
 class Written:
-    """What one batch did; `refused` holds (line, reason) for rows the database refused."""
+    """What one batch did; `refused` holds (line, reason) for rows the database refused.
+
+    `inserted_lines` lists the lines that stored a new row. Only a writer made with
+    `track=True` fills it: the HTTP API answers per item, a file import needs only counts.
+    """
 
     inserted: int = 0
     updated: int = 0
     duplicates: int = 0
     refused: list[tuple[int, str]] = field(default_factory=list)
+    inserted_lines: list[int] = field(default_factory=list)
 
 
 def dialect_insert(conn: Connection) -> Callable[[Table], Any]:
@@ -135,10 +140,15 @@ def _db_reason(exc: Exception) -> str:
 
 
 class EventWriter:
-    """Inserts events, skipping any `event_id` already stored; counts from RETURNING."""
+    """Inserts events, skipping any `event_id` already stored; counts from RETURNING.
 
-    def __init__(self, conn: Connection) -> None:
+    With `track=True` RETURNING gives the new rows' `event_id`s instead of their ids, so that
+    `Written.inserted_lines` can name them (the first line of each, as the first one wins).
+    """
+
+    def __init__(self, conn: Connection, *, track: bool = False) -> None:
         self.conn = conn
+        self.track = track
         table = _TABLES["events"]
         insert = dialect_insert(conn)
         self.staged = conn.dialect.name == "postgresql"
@@ -152,13 +162,13 @@ class EventWriter:
         else:
             stmt = insert(table)
         self.stmt = stmt.on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(
-            table.c.id
+            table.c.event_id if track else table.c.id
         )
 
-    def _insert(self, batch: Batch) -> int:
-        """Inside the caller's transaction: store the batch, return how many rows were new."""
+    def _insert(self, batch: Batch) -> list[Any]:
+        """Inside the caller's transaction: store the batch; RETURNING's value per new row."""
         if not self.staged:
-            return len(self.conn.execute(self.stmt, [record for _, record in batch]).all())
+            return list(self.conn.execute(self.stmt, [record for _, record in batch]).scalars())
         import psycopg  # only PostgreSQL stages batches; SQLite users never load the driver
 
         driver = self.conn.connection.driver_connection
@@ -169,36 +179,53 @@ class EventWriter:
                     write_row((line, *_event_values(record)))
         except psycopg.DataError as exc:  # COPY speaks to the driver directly
             raise DataError(_PG_COPY, None, exc) from exc
-        return len(self.conn.execute(self.stmt).all())
+        return list(self.conn.execute(self.stmt).scalars())
 
     def write(self, batch: Batch) -> Written:
         try:
             with self.conn.begin():
-                inserted = self._insert(batch)
+                new = self._insert(batch)
         except (IntegrityError, DataError):
             return self._row_by_row(batch)
-        return Written(inserted=inserted, duplicates=len(batch) - inserted)
+        done = Written(inserted=len(new), duplicates=len(batch) - len(new))
+        if self.track:
+            done.inserted_lines = _first_lines(batch, set(new))
+        return done
 
     def _row_by_row(self, batch: Batch) -> Written:
         done = Written()
         for line, record in batch:
             try:
                 with self.conn.begin():
-                    inserted = self._insert([(line, record)])
+                    inserted = len(self._insert([(line, record)]))
             except (IntegrityError, DataError) as exc:
                 done.refused.append((line, _db_reason(exc)))
                 continue
             done.inserted += inserted
             done.duplicates += 1 - inserted
+            if inserted and self.track:
+                done.inserted_lines.append(line)
         return done
+
+
+def _first_lines(batch: Batch, new_event_ids: set[str]) -> list[int]:
+    """The line of the first record of each new `event_id` (a later one was a duplicate)."""
+    lines: list[int] = []
+    for line, record in batch:
+        event_id = record["event_id"]
+        if event_id in new_event_ids:
+            lines.append(line)
+            new_event_ids.discard(event_id)
+    return lines
 
 
 class EntityWriter:
     """Upserts partners, users or assets by key; assets also get their tags replaced."""
 
-    def __init__(self, conn: Connection, kind: str) -> None:
+    def __init__(self, conn: Connection, kind: str, *, track: bool = False) -> None:
         self.conn = conn
         self.kind = kind
+        self.track = track
         self.table = _TABLES[kind]
         self.insert = dialect_insert(conn)
         self._stmts: dict[tuple[str, ...], Any] = {}
@@ -233,13 +260,15 @@ class EntityWriter:
         existing = self._existing(list(merged))
         done = Written()
         seen: set[str] = set()
-        for _, record in batch:
+        for line, record in batch:
             key = record["key"]
             if key in existing or key in seen:
                 done.updated += 1
             else:
                 done.inserted += 1
                 seen.add(key)
+                if self.track:
+                    done.inserted_lines.append(line)
 
         tags_by_key: dict[str, list[str]] = {}
         groups: dict[tuple[str, ...], list[Record]] = {}
@@ -285,14 +314,18 @@ class EntityWriter:
                 continue
             done.inserted += one.inserted
             done.updated += one.updated
+            done.inserted_lines += one.inserted_lines
         return done
 
 
 Writer = EventWriter | EntityWriter
 
 
-def make_writer(conn: Connection, kind: str) -> Writer:
-    return EventWriter(conn) if kind == "events" else EntityWriter(conn, kind)
+def make_writer(conn: Connection, kind: str, *, track: bool = False) -> Writer:
+    """`track=True`: fill `Written.inserted_lines` (see `Written`)."""
+    if kind == "events":
+        return EventWriter(conn, track=track)
+    return EntityWriter(conn, kind, track=track)
 
 
 def vacuum_events(engine: Engine) -> None:

@@ -21,7 +21,7 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from bot.importer.errors import ImportFileError
 from bot.importer.kinds import KindSpec
@@ -167,8 +167,7 @@ class RowSource:
     # -- JSON Lines ----------------------------------------------------------------------
 
     def _jsonl_rows(self) -> Iterator[Row]:
-        known = self.spec.columns
-        lists = self.spec.list_columns
+        spec = self.spec
         loads = json.loads
         for number, line in enumerate(self._fh, start=1):
             self.bytes_read += len(line)
@@ -186,33 +185,38 @@ class RowSource:
             if not isinstance(obj, dict):
                 yield (number, None, f"invalid JSON line: expected an object, got {_kind(obj)}")
                 continue
-            fields: Fields = {}
-            error = None
-            for name in known:
-                if name not in obj:
-                    continue
-                value = obj[name]
-                if value is None:
-                    fields[name] = None
-                elif isinstance(value, str):
-                    fields[name] = value.strip() or None
-                elif isinstance(value, bool):
-                    error = f"field {name!r} must be a string, not {_kind(value)}"
-                    break
-                elif isinstance(value, int | float):
-                    fields[name] = str(value)
-                elif name in lists and isinstance(value, list):
-                    if not all(isinstance(v, str) for v in value):
-                        error = f"field {name!r} must be a list of strings"
-                        break
-                    fields[name] = ";".join(value) or None
-                else:
-                    error = f"field {name!r} must be a string, not {_kind(value)}"
-                    break
-            if error is not None:
-                yield (number, None, error)
-            else:
-                yield (number, fields, None)
+            fields, error = object_fields(obj, spec)
+            yield (number, fields, error)
+
+
+def object_fields(obj: dict[str, Any], spec: KindSpec) -> tuple[Fields | None, str | None]:
+    """One JSON object as `(fields, None)` for the kind's validator, or `(None, reason)`.
+
+    JSON Lines files and the HTTP API both read objects here, so a value means the same
+    whichever way it arrives: strings are stripped (empty means none), numbers become their
+    text, a list is allowed only for list columns (tags), anything else is refused.
+    """
+    lists = spec.list_columns
+    fields: Fields = {}
+    for name in spec.columns:
+        if name not in obj:
+            continue
+        value = obj[name]
+        if value is None:
+            fields[name] = None
+        elif isinstance(value, str):
+            fields[name] = value.strip() or None
+        elif isinstance(value, bool):
+            return None, f"field {name!r} must be a string, not {_kind(value)}"
+        elif isinstance(value, int | float):
+            fields[name] = str(value)
+        elif name in lists and isinstance(value, list):
+            if not all(isinstance(v, str) for v in value):
+                return None, f"field {name!r} must be a list of strings"
+            fields[name] = ";".join(value) or None
+        else:
+            return None, f"field {name!r} must be a string, not {_kind(value)}"
+    return fields, None
 
 
 def _kind(value: object) -> str:

@@ -1,8 +1,9 @@
 """Job `next-actions`: DM each partner rep the one thing that moves them forward.
 
 Runs hourly; a rep is due once their local time has reached PRM_NUDGE_HOUR (outside
-quiet hours; a run by hand does not wait for that hour), at most once per PRM_NUDGE_CAP_DAYS, never after "Stop these tips", and not
-after PRM_NUDGE_STOP_AFTER nudges in a row without progress. Holdout reps get the same
+quiet hours; a run by hand does not wait for that hour), at most once per
+PRM_NUDGE_CAP_DAYS, never after "Stop these tips", and not after PRM_NUDGE_STOP_AFTER
+nudges in a row without progress. Holdout reps get the same
 decision recorded, and no message. Each nudge is keyed (rep, local day) in the ledger.
 """
 

@@ -190,7 +190,7 @@ def world(db_url: str, engine: Engine, fake: FakeSlack) -> Iterator[SlackWorld]:
     seed(engine)
     settings = make_settings(db_url, fake)
     bolt = build_app(settings, engine, clock=lambda: AS_OF)
-    url, server, thread = _serve(create_web_app(bolt, engine))
+    url, server, thread = _serve(create_web_app(bolt, engine, settings, clock=lambda: AS_OF))
     yield SlackWorld(url, fake, engine, settings)
     server.should_exit = True
     thread.join(timeout=5)

@@ -76,7 +76,8 @@ def test_healthz_is_503_when_the_database_is_down(world):
     from bot.db import get_engine
 
     dead = get_engine("postgresql://postgres@127.0.0.1:1/nothing")
-    url, server, thread = _serve(create_web_app(object(), dead))  # type: ignore[arg-type]
+    app = create_web_app(object(), dead, world.settings)  # type: ignore[arg-type]
+    url, server, thread = _serve(app)
     try:
         response = httpx.get(f"{url}/healthz", timeout=10)
     finally:
