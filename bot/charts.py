@@ -53,7 +53,9 @@ def scorecard_png(
     retention_ax.set_title("Retention", fontsize=9)
     retention_ax.tick_params(labelsize=8)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    # Fixed margins instead of tight_layout() (a third of the drawing time), and fast PNG
+    # compression: a scorecard chart is drawn for every manager every week.
+    fig.subplots_adjust(left=0.17, right=0.98, bottom=0.1, top=0.82, wspace=0.3)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
     return buffer.getvalue()

@@ -125,7 +125,7 @@ def _owed(ctx: JobContext, episodes: Iterable[dict]) -> dict[int, str]:
 
 def _dm(ctx: JobContext, cs: str, cache: dict[str, dict]) -> str:
     """The owner's DM, opened once: kept in the run's cache for their next alerts."""
-    channel = recipients.dm_channel(ctx.engine, ctx.client, cs, cache.get(cs))
+    channel = recipients.dm_channel(ctx.engine, ctx.client, cs, cache.get(cs), ctx.writes)
     cache.setdefault(cs, {})["dm_channel_id"] = channel
     return channel
 

@@ -9,9 +9,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from slack_sdk import WebClient
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from bot.settings import Settings
+
+
+@dataclass
+class RecipientWrites:
+    """What a run learnt about Slack users (DM channels, time zones), written in batches:
+    it is a cache, so losing some to a crash costs a lookup, never a message."""
+
+    channels: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, dict] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.channels) + len(self.profiles)
 
 
 @dataclass
@@ -24,6 +36,15 @@ class JobContext:
     echo: Callable[[str], None] = print
     run_id: int | None = None
     scheduled: bool = False  # a scheduled occurrence (vs `prm jobs run` by hand)
+    # The run's own autocommit connection for ledger writes (set by run_job): each claim
+    # and mark still commits at once, without a pool checkout and BEGIN/COMMIT each time.
+    ledger_db: Connection | None = None
+    writes: RecipientWrites = field(default_factory=lambda: RecipientWrites())
+
+    @property
+    def ledger_bind(self) -> Engine | Connection:
+        return self.ledger_db if self.ledger_db is not None else self.engine
+
     counts: Counter[str] = field(default_factory=Counter)
 
     def count(self, what: str, n: int = 1) -> None:

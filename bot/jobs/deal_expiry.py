@@ -53,6 +53,6 @@ def _notify(ctx: JobContext, reg_id: int, view: str) -> None:
     def channel() -> str:
         if not rep:
             raise Undeliverable("no_slack_id")
-        return recipients.dm_channel(ctx.engine, ctx.client, rep, cached)
+        return recipients.dm_channel(ctx.engine, ctx.client, rep, cached, ctx.writes)
 
     deliver(ctx, entry, message, channel, label=f"{reg['company']} ({reg_id})")

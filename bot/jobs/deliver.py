@@ -66,7 +66,7 @@ def deliver(
         ctx.count("would_send")
         return "dry_run"
     assert ctx.client is not None
-    delivery_id = ledger.claim(ctx.engine, entry, ctx.now, ctx.run_id)
+    delivery_id = ledger.claim(ctx.ledger_bind, entry, ctx.now, ctx.run_id)
     if delivery_id is None:
         ctx.count("duplicate")
         return "duplicate"
@@ -80,13 +80,13 @@ def deliver(
             unfurl_media=False,
         )
     except Undeliverable as exc:
-        ledger.mark(ctx.engine, delivery_id, ledger.UNDELIVERABLE, now=ctx.now, error=str(exc))
+        ledger.mark(ctx.ledger_bind, delivery_id, ledger.UNDELIVERABLE, now=ctx.now, error=str(exc))
         ctx.count("undeliverable")
         return "undeliverable"
     except (SlackApiError, SlackClientError, OSError) as exc:
         return _failed(ctx, delivery_id, entry, exc)
     ledger.mark(
-        ctx.engine,
+        ctx.ledger_bind,
         delivery_id,
         ledger.SENT,
         now=ctx.now,
@@ -105,7 +105,7 @@ def upload_chart(ctx: JobContext, entry: ledger.Entry, channel_id: str, chart: t
     chart_entry = ledger.Entry(
         key=entry.key + ":chart", job=entry.job, kind="chart", recipient=entry.recipient
     )
-    delivery_id = ledger.claim(ctx.engine, chart_entry, ctx.now, ctx.run_id)
+    delivery_id = ledger.claim(ctx.ledger_bind, chart_entry, ctx.now, ctx.run_id)
     if delivery_id is None:
         return
     try:
@@ -115,7 +115,7 @@ def upload_chart(ctx: JobContext, entry: ledger.Entry, channel_id: str, chart: t
     except (SlackApiError, SlackClientError, OSError) as exc:
         _failed(ctx, delivery_id, chart_entry, exc)
         return
-    ledger.mark(ctx.engine, delivery_id, ledger.SENT, now=ctx.now, channel_id=channel_id)
+    ledger.mark(ctx.ledger_bind, delivery_id, ledger.SENT, now=ctx.now, channel_id=channel_id)
     ctx.count("charts")
 
 
@@ -123,7 +123,7 @@ def _failed(ctx: JobContext, delivery_id: int, entry: ledger.Entry, exc: Excepti
     error = slack_error(exc)
     permanent = error in PERMANENT_ERRORS
     status = ledger.FAILED if permanent else ledger.RETRY
-    ledger.mark(ctx.engine, delivery_id, status, now=ctx.now, error=error[:64])
+    ledger.mark(ctx.ledger_bind, delivery_id, status, now=ctx.now, error=error[:64])
     log.warning("%s to %s: %s (%s)", entry.kind, entry.recipient, error, status)
     ctx.count(f"failed:{error}" if permanent else f"retry:{error}")
     return "failed" if permanent else "retry"

@@ -11,6 +11,8 @@ as ambiguous and never resent blindly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,13 +39,28 @@ class Entry:
     target: str | None = None
 
 
+@contextmanager
+def _tx(bind: Engine | Connection) -> Iterator[Connection]:
+    """One committed write: a transaction of its own on an engine; on a job run's
+    autocommit connection, the statement itself (no pool checkout, no BEGIN/COMMIT)."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            yield conn
+    else:
+        yield bind
+
+
 def claim(
-    engine: Engine, entry: Entry, now: datetime, run_id: int | None, status: str = PENDING
+    bind: Engine | Connection,
+    entry: Entry,
+    now: datetime,
+    run_id: int | None,
+    status: str = PENDING,
 ) -> int | None:
     """Take the key for this run; None when someone already has it (sent or sending).
 
-    Committed at once, in its own transaction, so the claim is visible to every other
-    instance before anything is sent.
+    Committed at once, so the claim is visible to every other instance before anything
+    is sent.
     """
     values = {
         "key": entry.key,
@@ -59,12 +76,12 @@ def claim(
         "run_id": run_id,
     }
     try:
-        with engine.begin() as conn:
+        with _tx(bind) as conn:
             return int(conn.execute(insert(D).values(values).returning(D.c.id)).scalar_one())
     except IntegrityError:
         pass
     # Taken. Only a row marked `retry` may be claimed again, and only by one of us.
-    with engine.begin() as conn:
+    with _tx(bind) as conn:
         row = conn.execute(
             update(D)
             .where(D.c.key == entry.key, D.c.status == RETRY)
@@ -75,7 +92,7 @@ def claim(
 
 
 def mark(
-    engine: Engine,
+    bind: Engine | Connection,
     delivery_id: int,
     status: str,
     *,
@@ -84,7 +101,7 @@ def mark(
     channel_id: str | None = None,
     message_ts: str | None = None,
 ) -> None:
-    with engine.begin() as conn:
+    with _tx(bind) as conn:
         conn.execute(
             update(D)
             .where(D.c.id == delivery_id)
@@ -106,3 +123,10 @@ def ambiguous(conn: Connection, now: datetime) -> list[dict]:
         .order_by(D.c.created_at)
     )
     return [dict(r._mapping) for r in rows]
+
+
+def taken(conn: Connection, job: str, since: datetime) -> dict[str, str]:
+    """This job's keys claimed since `since`, with their status: a rerun skips them before
+    rendering anything (the unique key still guards against a concurrent run)."""
+    rows = conn.execute(select(D.c.key, D.c.status).where(D.c.job == job, D.c.created_at >= since))
+    return {key: status for key, status in rows}

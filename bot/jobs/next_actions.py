@@ -10,6 +10,7 @@ decision recorded, and no message. Each nudge is keyed (rep, local day) in the l
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -49,6 +50,8 @@ def run(ctx: JobContext) -> None:
         guides = facts_mod.onboarding_assets(
             conn, ctx.now, max((r.assets for r in rules), default=0)
         )
+        # Keys already claimed today (any zone's today lies within the last two days).
+        taken = ledger.taken(conn, JOB, ctx.now - timedelta(days=2))
     cache = recipients.known(ctx.engine, [r.slack_user_id for r in people if r.slack_user_id])
 
     for rep in people:
@@ -87,6 +90,7 @@ def run(ctx: JobContext) -> None:
                         ctx.now,
                         cached,
                         store=not ctx.dry_run,
+                        writes=ctx.writes,
                     )
                 except (SlackApiError, SlackClientError, OSError) as exc:
                     if not ctx.dry_run:
@@ -110,10 +114,13 @@ def run(ctx: JobContext) -> None:
             action=rule.id,
             target=rule.target,
         )
+        if taken.get(entry.key, ledger.RETRY) != ledger.RETRY:
+            ctx.count("duplicate")  # claimed by an earlier run today: nothing to render
+            continue
         if in_holdout(rep.key, s.holdout_salt, s.holdout_share):
             if (
                 not ctx.dry_run
-                and ledger.claim(ctx.engine, entry, ctx.now, ctx.run_id, status=ledger.HOLDOUT)
+                and ledger.claim(ctx.ledger_bind, entry, ctx.now, ctx.run_id, status=ledger.HOLDOUT)
             ) or ctx.dry_run:
                 ctx.count("holdout")
             continue
@@ -135,7 +142,11 @@ def run(ctx: JobContext) -> None:
         def channel(rep=rep) -> str:
             if rep.slack_user_id:
                 return recipients.dm_channel(
-                    ctx.engine, ctx.client, rep.slack_user_id, cache.get(rep.slack_user_id)
+                    ctx.engine,
+                    ctx.client,
+                    rep.slack_user_id,
+                    cache.get(rep.slack_user_id),
+                    ctx.writes,
                 )
             if rep.partner_channel:
                 return rep.partner_channel
@@ -164,7 +175,7 @@ def _undeliverable(ctx: JobContext, rep: facts_mod.Rep) -> None:
         recipient=rep.key,
         user_id=rep.user_id,
     )
-    if ledger.claim(ctx.engine, entry, ctx.now, ctx.run_id, status=ledger.UNDELIVERABLE):
+    if ledger.claim(ctx.ledger_bind, entry, ctx.now, ctx.run_id, status=ledger.UNDELIVERABLE):
         ctx.count("undeliverable:new")
 
 
@@ -185,7 +196,7 @@ def _profile_failed(
         action=action,
         target=target,
     )
-    delivery_id = ledger.claim(ctx.engine, entry, ctx.now, ctx.run_id)
+    delivery_id = ledger.claim(ctx.ledger_bind, entry, ctx.now, ctx.run_id)
     if delivery_id is not None:
-        ledger.mark(ctx.engine, delivery_id, ledger.FAILED, now=ctx.now, error=error)
+        ledger.mark(ctx.ledger_bind, delivery_id, ledger.FAILED, now=ctx.now, error=error)
     ctx.count(f"failed:{error}")

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.i18n import pick_locale
-from bot.jobs.context import JobContext
+from bot.jobs.context import JobContext, RecipientWrites
 from bot.jobs.deliver import slack_error
 from bot.models import SlackRecipient
 
@@ -53,24 +53,82 @@ def profile(
     now: datetime,
     cached: dict | None,
     store: bool = True,
+    writes: RecipientWrites | None = None,
 ) -> Profile:
-    """Time zone and locale from users.info, refreshed weekly (not stored in a dry run)."""
+    """Time zone and locale from users.info, refreshed weekly (not stored in a dry run;
+    with `writes`, kept for the run's next batch write)."""
     if cached and cached.get("profile_at") and now - cached["profile_at"] < PROFILE_TTL:
         return Profile(cached.get("tz"), cached.get("locale"))
     response = client.users_info(user=slack_user_id, include_locale=True)
     user = response.get("user") or {}
     result = Profile(user.get("tz"), user.get("locale"))
-    if store:
+    if store and writes is not None:
+        writes.profiles[slack_user_id] = {
+            "tz": result.tz,
+            "locale": result.locale,
+            "profile_at": now,
+        }
+        flush_if_big(engine, writes)
+    elif store:
         _upsert(engine, slack_user_id, tz=result.tz, locale=result.locale, profile_at=now)
     return result
 
 
-def dm_channel(engine: Engine, client: WebClient, slack_user_id: str, cached: dict | None) -> str:
+def dm_channel(
+    engine: Engine,
+    client: WebClient,
+    slack_user_id: str,
+    cached: dict | None,
+    writes: RecipientWrites | None = None,
+) -> str:
+    """Open the DM once and keep its id (in `writes` for a job's batch, else at once)."""
     if cached and cached.get("dm_channel_id"):
         return str(cached["dm_channel_id"])
-    channel = client.conversations_open(users=slack_user_id)["channel"]["id"]
-    _upsert(engine, slack_user_id, dm_channel_id=channel)
-    return str(channel)
+    if writes is not None and slack_user_id in writes.channels:
+        return writes.channels[slack_user_id]
+    channel = str(client.conversations_open(users=slack_user_id)["channel"]["id"])
+    if writes is not None:
+        writes.channels[slack_user_id] = channel
+        flush_if_big(engine, writes)
+    else:
+        _upsert(engine, slack_user_id, dm_channel_id=channel)
+    return channel
+
+
+BATCH = 500
+
+
+def flush_if_big(engine: Engine, writes: RecipientWrites) -> None:
+    if len(writes) >= BATCH:
+        flush(engine, writes)
+
+
+def flush(engine: Engine, writes: RecipientWrites) -> None:
+    """Write what the run learnt: two multi-row upserts, one transaction."""
+    if not len(writes):
+        return
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    with engine.begin() as conn:
+        if writes.profiles:
+            rows = [{"slack_user_id": u, **v} for u, v in writes.profiles.items()]
+            stmt = insert(S).values(rows)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[S.c.slack_user_id],
+                    set_={c: stmt.excluded[c] for c in ("tz", "locale", "profile_at")},
+                )
+            )
+        if writes.channels:
+            rows = [{"slack_user_id": u, "dm_channel_id": c} for u, c in writes.channels.items()]
+            stmt = insert(S).values(rows)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[S.c.slack_user_id],
+                    set_={"dm_channel_id": stmt.excluded.dm_channel_id},
+                )
+            )
+    writes.profiles.clear()
+    writes.channels.clear()
 
 
 def locale_for(ctx: JobContext, slack_user_id: str, cached: dict | None) -> str:
@@ -79,7 +137,13 @@ def locale_for(ctx: JobContext, slack_user_id: str, cached: dict | None) -> str:
     if ctx.client is not None:
         try:
             slack_locale = profile(
-                ctx.engine, ctx.client, slack_user_id, ctx.now, cached, store=not ctx.dry_run
+                ctx.engine,
+                ctx.client,
+                slack_user_id,
+                ctx.now,
+                cached,
+                store=not ctx.dry_run,
+                writes=ctx.writes,
             ).locale
         except (SlackApiError, SlackClientError, OSError) as exc:
             ctx.count(f"profile_error:{slack_error(exc)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.jobs import coaching, deal_expiry, next_actions, scorecards
+from bot.jobs import coaching, deal_expiry, next_actions, recipients, scorecards
 from bot.jobs.context import JobContext
 from bot.jobs.runs import claim_run, finish_run
 from bot.settings import Settings
@@ -69,15 +70,20 @@ def run_job(
     # A dry run may still read from Slack (time zones, locales); it never sends.
     ctx = JobContext(settings, engine, now, client, dry_run, echo, scheduled=bool(occurrence))
     if not dry_run:
-        ctx.run_id = claim_run(
-            engine, name, occurrence or f"manual:{now.isoformat()}:{id(ctx)}", now, now
-        )
+        occurrence = occurrence or f"manual:{uuid.uuid4().hex[:12]}"
+        ctx.run_id = claim_run(engine, name, occurrence, now, wall_clock())
         if ctx.run_id is None:
             log.info("%s %s already claimed by another instance", name, occurrence)
             return None
     status = "done"
     try:
-        job.run(ctx)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as ledger_db:
+            ctx.ledger_db = ledger_db
+            try:
+                job.run(ctx)
+            finally:
+                ctx.ledger_db = None
+                recipients.flush(engine, ctx.writes)
     except Exception:
         status = "failed"
         log.exception("job %s failed", name)

@@ -53,7 +53,9 @@ def run(ctx: JobContext) -> None:
             ctx,
             entry,
             render_message("scorecard", locale, card=card, params=params),
-            lambda m=manager: recipients.dm_channel(ctx.engine, ctx.client, m, cache.get(m)),
+            lambda m=manager: recipients.dm_channel(
+                ctx.engine, ctx.client, m, cache.get(m), ctx.writes
+            ),
             chart=chart,
             label=f"{card['report']['cohort_size']} partners",
         )
