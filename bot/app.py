@@ -36,7 +36,7 @@ def settings_clock(settings: Settings) -> Callable[[], datetime]:
     if settings.as_of.strip():
         frozen = parse_user_instant(settings.as_of, settings.tz)
         return lambda: frozen
-    return lambda: datetime.now(UTC).replace(microsecond=0)
+    return lambda: datetime.now(UTC)
 
 
 def build_app(

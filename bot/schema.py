@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 HEAD_REVISION = "0006"
+MIGRATION_LOCK = 7_340_001  # pg_advisory_xact_lock key held while migrating
 
 
 SLACK_SDK_TABLES = frozenset({"slack_installations", "slack_bots", "slack_oauth_states"})
@@ -70,6 +71,12 @@ def _run(engine: Engine, step: str, revision: str) -> None:
             conn.commit()
         try:
             with conn.begin():
+                if not sqlite:
+                    # Two processes starting on a new database migrate one after the other;
+                    # the second finds the schema at head and does nothing.
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
                 cfg.attributes["connection"] = conn
                 getattr(command, step)(cfg, revision)
         finally:

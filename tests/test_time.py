@@ -117,3 +117,14 @@ def test_journey_and_active_types_configuration() -> None:
     assert parse_active_types("user.login, deal.won") == ("user.login", "deal.won")
     with pytest.raises(ValueError, match="unknown active"):
         parse_active_types("user.logout")
+
+
+def test_the_default_as_of_rounds_up_so_a_moment_ago_is_counted():
+    from datetime import UTC, datetime
+
+    from bot.kpi.params import next_whole_second
+
+    moment = datetime(2026, 11, 1, 9, 0, 0, 250_000, tzinfo=UTC)
+    assert next_whole_second(moment) == datetime(2026, 11, 1, 9, 0, 1, tzinfo=UTC)
+    whole = datetime(2026, 11, 1, 9, 0, 0, tzinfo=UTC)
+    assert next_whole_second(whole) == whole

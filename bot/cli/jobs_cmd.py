@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import typer
 from rich.console import Console
@@ -48,7 +48,9 @@ def list_jobs() -> None:
 
 @app.command("run")
 def run(
-    name: str = typer.Argument(..., help="next-actions, weekly-scorecards or coaching-alerts."),
+    name: str = typer.Argument(
+        ..., help="next-actions, weekly-scorecards, coaching-alerts or deal-expiry."
+    ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Act as if now were this instant (KPIs, quiet hours, keys)."
     ),
@@ -72,12 +74,14 @@ def run(
     if not dry_run and not conf.slack_bot_token:
         fail("set SLACK_BOT_TOKEN to send (or use --dry-run to see what would be sent)")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # A dry run with a token still reads time zones and locales from Slack (read-only);
+    # without one it uses what was learnt before, else the reporting zone and locale.
     summary = run_job(
         name,
         conf,
         engine(),
         now,
-        client=None if dry_run else job_client(conf),
+        client=job_client(conf) if conf.slack_bot_token else None,
         dry_run=dry_run,
         echo=typer.echo,
     )
@@ -147,3 +151,11 @@ def scheduler() -> None:
     catch_up(conf, eng, client, clock)
     typer.echo("prm: scheduler running (Ctrl-C to stop)", err=True)
     build_scheduler(conf, eng, client, clock, blocking=True).start()
+
+
+def _status(run: dict) -> str:
+    """A run still `running` an hour on was most likely killed: say so."""
+    started = run["started_at"]
+    if run["status"] == "running" and started and datetime.now(UTC) - started > timedelta(hours=1):
+        return "running? (no end recorded: killed?)"
+    return str(run["status"])

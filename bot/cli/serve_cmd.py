@@ -24,9 +24,6 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Bolt logs the whole body of a rejected request at INFO, response_url included: that
-    # URL lets anyone answer the user, so keep it out of the logs.
-    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
     # Imported here: `prm kpi` and friends should not pay for Slack's and uvicorn's imports.
     from bot.app import SlackConfigError, build_app
 
@@ -39,6 +36,10 @@ def serve(
     except BoltError as exc:  # auth.test refused the token, or Slack was unreachable
         fail(f"Slack refused to start the app: {exc}")
 
+    # Bolt logs the whole body of a rejected request at INFO, response_url included: that
+    # URL lets anyone answer the user, so keep it out of the logs. (Set after build_app:
+    # Bolt sets its loggers' levels when it builds the app.)
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
     _start_scheduler(conf, eng)
 
     if socket:

@@ -67,7 +67,12 @@ def fire(
         log.info("%s: no occurrence due at %s", name, now.isoformat())
         return None
     summary = run_job(name, settings, engine, now, client=client, occurrence=scheduled.isoformat())
-    log.info("%s (%s): %s", name, scheduled.isoformat(), summary or "already run elsewhere")
+    log.info(
+        "%s (%s): %s",
+        name,
+        scheduled.isoformat(),
+        "already run elsewhere" if summary is None else summary,
+    )
     return summary
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -143,7 +143,7 @@ class KpiParams:
         `last` ("30d", "12w", "3m") sets from = to − that span; it excludes `period_from`.
         """
         tz = tz or ZoneInfo("UTC")
-        as_of = (as_of or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
+        as_of = (as_of or next_whole_second(datetime.now(UTC))).astimezone(UTC)
         to = (period_to or as_of).astimezone(UTC)
         if last is not None:
             if period_from is not None:
@@ -164,6 +164,13 @@ class KpiParams:
             coaching_min_leads=coaching_min_leads,
             coaching_ratio=coaching_ratio,
         )
+
+
+def next_whole_second(instant: datetime) -> datetime:
+    """The default as_of: "now", shown in whole seconds but rounded up, so that an event
+    recorded a moment ago (strictly before as_of) is already counted."""
+    whole = instant.replace(microsecond=0)
+    return whole if whole == instant else whole + timedelta(seconds=1)
 
 
 def params_from_settings(settings: Settings, **question: Any) -> KpiParams:

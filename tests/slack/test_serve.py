@@ -101,6 +101,9 @@ def test_prm_serve_http_answers_signed_commands(db_url, engine, fake):
             headers={**headers, "X-Slack-Signature": "v0=" + "0" * 64},
         )
         assert bad.status_code == 401
+    log = proc.stdout.read() if proc.stdout else ""
+    assert "/response/" not in log  # a rejected body (and its response_url) is not logged
+    assert "xoxb-test" not in log and SECRET not in log
 
 
 def test_prm_serve_socket_mode_connects_and_answers(db_url, engine, fake):
