@@ -226,7 +226,7 @@ class DecisionError(Exception):
     """Why a decision was not taken: `not_yours`, `already_decided`, `gone`."""
 
 
-def _pending_for_manager(conn, reg_id: int, presser: str, admins: frozenset[str]):
+def pending_for_manager(conn, reg_id: int, presser: str, admins: frozenset[str]):
     row = conn.execute(
         select(R.c.id, R.c.status, R.c.partner_id, R.c.user_id, P.c.manager_slack_id)
         .join(P, P.c.id == R.c.partner_id)
@@ -255,7 +255,7 @@ def decide(
     The status change is conditional (`WHERE status = 'pending'`), so two managers pressing
     at once, or one pressing twice, decide it once.
     """
-    row = _pending_for_manager(conn, reg_id, presser, admins)
+    row = pending_for_manager(conn, reg_id, presser, admins)
     values: dict[str, Any] = {"decided_at": now, "decided_by": presser}
     if approve:
         values.update(status="approved", expires_at=now + timedelta(days=expiry_days))

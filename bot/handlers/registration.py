@@ -179,7 +179,7 @@ def handle_reject_open(
     reg_id = int(action.get("value") or 0)
     with ctx.engine.connect() as conn:
         try:
-            regs._pending_for_manager(conn, reg_id, user, ctx.settings.admins)
+            regs.pending_for_manager(conn, reg_id, user, ctx.settings.admins)
         except regs.DecisionError as exc:
             _refuse(ctx, client, body, user, str(exc))
             return
