@@ -18,12 +18,11 @@ an array, `{` JSON Lines. Anything else is 415.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import Request
 
 from bot.api.errors import ApiError
+from bot.importer.readers import json_kind
 
 MAX_BODY_BYTES = 10_000_000  # "10 MB": ten million bytes
 MAX_ITEMS = 10_000
@@ -103,14 +102,14 @@ def _json_array(body: bytes, limit: int) -> list[dict]:
     if not isinstance(value, list):
         raise ApiError(
             400,
-            f"expected a JSON array of objects, got {_kind(value)} "
+            f"expected a JSON array of objects, got {json_kind(value)} "
             "(for one object per line use Content-Type application/x-ndjson)",
         )
     if len(value) > limit:
         raise ApiError(413, TOO_MANY)
     for index, item in enumerate(value):
         if not isinstance(item, dict):
-            raise ApiError(400, f"item {index} is not an object but {_kind(item)}")
+            raise ApiError(400, f"item {index} is not an object but {json_kind(item)}")
     return value
 
 
@@ -128,20 +127,6 @@ def _json_lines(body: bytes, limit: int) -> list[dict]:
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, f"line {number}: malformed JSON: {exc}") from None
         if not isinstance(value, dict):
-            raise ApiError(400, f"line {number}: expected a JSON object, got {_kind(value)}")
+            raise ApiError(400, f"line {number}: expected a JSON object, got {json_kind(value)}")
         items.append(value)
     return items
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    return "a number"

@@ -14,7 +14,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot import registrations as regs
-from bot.access import resolve_viewer
 from bot.handlers.context import AppContext
 from bot.handlers.send import update_in_place
 from bot.i18n import render_message
@@ -27,16 +26,9 @@ log = logging.getLogger(__name__)
 IDS = {"approve": REG_APPROVE, "reject": REG_REJECT, "won": REG_WON}
 
 
-def _who(ctx: AppContext, client: WebClient, user: str):
-    with ctx.engine.connect() as conn:
-        viewer = resolve_viewer(conn, user, ctx.settings.admins)
-    locale = ctx.locales.locale_for(client, user, viewer.rep.locale if viewer.rep else None)
-    return viewer, locale
-
-
 def open_register(ctx: AppContext, client: WebClient, user: str, kind: str, trigger_id: str):
     """Returns None when the modal opened, else the reply to show instead."""
-    viewer, locale = _who(ctx, client, user)
+    viewer, locale = ctx.who(client, user)
     if viewer.rep is None:
         return render_message("action_result", locale, kind="register_not_rep")
     try:
@@ -52,7 +44,7 @@ def handle_register_submit(
 ) -> None:
     user = body["user"]["id"]
     kind = json.loads(view.get("private_metadata") or "{}").get("kind", "lead")
-    viewer, locale = _who(ctx, client, user)
+    viewer, locale = ctx.who(client, user)
     now = ctx.clock()
     if viewer.rep is None or kind not in regs.KINDS:
         ack(
@@ -135,11 +127,7 @@ def _dm(ctx: AppContext, client: WebClient, user: str, message) -> tuple[str, st
 def _tell_rep(ctx: AppContext, client: WebClient, reg: dict, view: str) -> None:
     if not reg.get("rep_slack"):
         return
-    with ctx.engine.connect() as conn:
-        viewer = resolve_viewer(conn, reg["rep_slack"], ctx.settings.admins)
-    locale = ctx.locales.locale_for(
-        client, reg["rep_slack"], viewer.rep.locale if viewer.rep else None
-    )
+    _, locale = ctx.who(client, reg["rep_slack"])
     _dm(
         ctx,
         client,
@@ -183,7 +171,7 @@ def handle_reject_open(
         except regs.DecisionError as exc:
             _refuse(ctx, client, body, user, str(exc))
             return
-    _, locale = _who(ctx, client, user)
+    _, locale = ctx.who(client, user)
     try:
         client.views_open(trigger_id=body["trigger_id"], view=reject_modal(locale, reg_id))
     except SlackApiError as exc:
@@ -194,7 +182,7 @@ def handle_reject_submit(
     ctx: AppContext, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
 ) -> None:
     user = body["user"]["id"]
-    _, locale = _who(ctx, client, user)
+    _, locale = ctx.who(client, user)
     reason = (form_values(view).get(REJECT_REASON) or "").strip()
     if not reason:
         ack(response_action="errors", errors=error_texts(locale, {REJECT_REASON: "required"}))
@@ -230,7 +218,7 @@ def handle_won(
     except regs.DecisionError as exc:
         _refuse(ctx, client, body, user, str(exc))
         return
-    _, locale = _who(ctx, client, user)
+    _, locale = ctx.who(client, user)
     update_in_place(
         body,
         render_message("registration", locale, view="won", reg=reg, ids=IDS, tz=ctx.settings.tz),
@@ -240,6 +228,6 @@ def handle_won(
 
 
 def _refuse(ctx: AppContext, client: WebClient, body: dict, user: str, reason: str) -> None:
-    _, locale = _who(ctx, client, user)
+    _, locale = ctx.who(client, user)
     kind = {"not_yours": "not_yours", "gone": "gone"}.get(reason, "already_decided")
     update_in_place(body, render_message("action_result", locale, kind=kind), replace=False)

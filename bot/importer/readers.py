@@ -183,7 +183,7 @@ class RowSource:
                 yield (number, None, f"invalid JSON line: {_json_error(raw)}")
                 continue
             if not isinstance(obj, dict):
-                yield (number, None, f"invalid JSON line: expected an object, got {_kind(obj)}")
+                yield (number, None, f"invalid JSON line: expected an object, got {json_kind(obj)}")
                 continue
             fields, error = object_fields(obj, spec)
             yield (number, fields, error)
@@ -207,7 +207,7 @@ def object_fields(obj: dict[str, Any], spec: KindSpec) -> tuple[Fields | None, s
         elif isinstance(value, str):
             fields[name] = value.strip() or None
         elif isinstance(value, bool):
-            return None, f"field {name!r} must be a string, not {_kind(value)}"
+            return None, f"field {name!r} must be a string, not {json_kind(value)}"
         elif isinstance(value, int | float):
             fields[name] = str(value)
         elif name in lists and isinstance(value, list):
@@ -215,11 +215,12 @@ def object_fields(obj: dict[str, Any], spec: KindSpec) -> tuple[Fields | None, s
                 return None, f"field {name!r} must be a list of strings"
             fields[name] = ";".join(value) or None
         else:
-            return None, f"field {name!r} must be a string, not {_kind(value)}"
+            return None, f"field {name!r} must be a string, not {json_kind(value)}"
     return fields, None
 
 
-def _kind(value: object) -> str:
+def json_kind(value: object) -> str:
+    """How a JSON value is named in a message: `null`, `true`, `an object`, `a string` …."""
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import timedelta
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -167,7 +166,3 @@ def _open(engine: Engine, cs: str, condition: Condition, now) -> int | None:
             )
     except IntegrityError:
         return None
-
-
-def snooze_until(now, days: int):
-    return now + timedelta(days=days)

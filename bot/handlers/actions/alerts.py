@@ -7,7 +7,6 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.handlers.actions.nudges import _locale
 from bot.handlers.context import AppContext
 from bot.handlers.send import update_in_place
 from bot.i18n import render_message
@@ -30,7 +29,7 @@ def handle_alert(
             days = ctx.settings.snooze_days
             outcome = snooze_alert(conn, episode, user, ctx.settings.admins, now, days)
             kind = "alert_snoozed"
-    locale = _locale(ctx, client, user)
+    _, locale = ctx.who(client, user)
     if outcome is not Outcome.DONE:
         update_in_place(body, render_message("action_result", locale, kind=outcome.value), False)
         return

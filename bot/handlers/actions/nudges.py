@@ -7,19 +7,12 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.access import resolve_viewer
 from bot.handlers.context import AppContext
 from bot.handlers.registration import open_register
 from bot.handlers.send import update_in_place
 from bot.i18n import render_message
 from bot.preferences import Outcome, stop_tips
 from bot.slack_meta import NUDGE_REGISTER_LEAD
-
-
-def _locale(ctx: AppContext, client: WebClient, user: str) -> str:
-    with ctx.engine.connect() as conn:
-        viewer = resolve_viewer(conn, user, ctx.settings.admins)
-    return ctx.locales.locale_for(client, user, viewer.rep.locale if viewer.rep else None)
 
 
 def handle_stop_tips(
@@ -30,7 +23,7 @@ def handle_stop_tips(
     with ctx.engine.begin() as conn:
         outcome = stop_tips(conn, user, action.get("value", ""), ctx.settings.admins, ctx.clock())
     kind = "tips_stopped" if outcome is Outcome.DONE else outcome.value
-    result = render_message("action_result", _locale(ctx, client, user), kind=kind)
+    result = render_message("action_result", ctx.who(client, user)[1], kind=kind)
     update_in_place(body, result, replace=outcome is Outcome.DONE)
 
 

@@ -13,7 +13,6 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot import replies
-from bot.access import resolve_viewer
 from bot.handlers.context import AppContext
 from bot.handlers.registration import open_register
 from bot.handlers.send import post_ephemeral, respond
@@ -32,10 +31,7 @@ def handle_prm(ctx: AppContext, ack: Ack, command: dict[str, Any], client: WebCl
     response_url = command.get("response_url", "")
     locale = ctx.settings.default_locale
     try:
-        with ctx.engine.connect() as conn:
-            viewer = resolve_viewer(conn, user_id, ctx.settings.admins)
-        stored = viewer.rep.locale if viewer.rep else None
-        locale = ctx.locales.locale_for(client, user_id, stored)
+        viewer, locale = ctx.who(client, user_id)
         reply = _reply(ctx, viewer, command, locale, client)
         if reply is None:
             return  # a modal opened: nothing to say

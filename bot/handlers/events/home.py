@@ -9,7 +9,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import replies
-from bot.access import resolve_viewer
 from bot.handlers.context import AppContext
 from bot.kpi.periods import Period
 
@@ -25,9 +24,7 @@ def handle_app_home_opened(ctx: AppContext, event: dict[str, Any], client: WebCl
 def publish_home(
     ctx: AppContext, client: WebClient, user_id: str, period: Period | None = None
 ) -> None:
-    with ctx.engine.connect() as conn:
-        viewer = resolve_viewer(conn, user_id, ctx.settings.admins)
-    locale = ctx.locales.locale_for(client, user_id, viewer.rep.locale if viewer.rep else None)
+    viewer, locale = ctx.who(client, user_id)
     with ctx.engine.connect() as conn:
         view = replies.home_view(conn, ctx.settings, ctx.clock(), viewer, locale, period)
     try:
