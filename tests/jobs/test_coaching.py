@@ -3,11 +3,9 @@ playbook and Ack / Snooze buttons pressed through the real Slack app."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -21,7 +19,7 @@ from bot.web import create_web_app
 from tests.builders import Store
 from tests.jobs.conftest import CS, MANAGER_A, JobWorld, job_settings
 from tests.slack.conftest import SECRET, _serve, sign
-from tests.slack.payloads import japanese_share, words
+from tests.slack.payloads import button_press, japanese_share, words
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # the default schedule: daily at 09:30
 DAY = timedelta(days=1)
@@ -105,26 +103,8 @@ class Desk:
         posted back to that message's response_url."""
         self.clock.now = at
         fake = self.jobs.fake
-        response_url = fake.response_url()
-        payload = {
-            "type": "block_actions",
-            "team": {"id": "T0001"},
-            "user": {"id": user},
-            "api_app_id": "A0001",
-            "trigger_id": "1.2.3",
-            "container": {"type": "message", "message_ts": "1.1", "channel_id": "D1"},
-            "channel": {"id": "D1"},
-            "message": {
-                "ts": "1.1",
-                "text": "alert",
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "alert"}}],
-            },
-            "response_url": response_url,
-            "actions": [
-                {"action_id": action_id, "block_id": "b", "type": "button", "value": value}
-            ],
-        }
-        body = urlencode({"payload": json.dumps(payload)})
+        alert = [{"type": "section", "text": {"type": "mrkdwn", "text": "alert"}}]
+        body = button_press(user, action_id, value, fake.response_url(), blocks=alert)
         before = len(fake.calls_to("response_url"))
         head = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
         response = httpx.post(f"{self.url}/slack/events", content=body, headers=head, timeout=10)

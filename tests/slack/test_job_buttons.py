@@ -12,46 +12,29 @@ from sqlalchemy import insert, select
 from bot.models import AlertEpisode, PartnerUser
 from bot.slack_meta import ALERT_ACK, ALERT_SNOOZE, NUDGE_REGISTER_LEAD, NUDGE_STOP
 from tests.slack.conftest import AS_OF, CS, MANAGER, REP_EN, REP_JA
-from tests.slack.payloads import words
+from tests.slack.payloads import button_press, words
 
 
 def press(world, user: str, action_id: str, value: str) -> dict:
     """A signed block_actions request from a button on a bot message; returns the answer
     the app posted to that message's response_url."""
-    url = world.fake.response_url()
-    payload = {
-        "type": "block_actions",
-        "team": {"id": "T0001"},
-        "user": {"id": user},
-        "api_app_id": "A0001",
-        "trigger_id": "1.2.3",
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": "D1"},
-        "channel": {"id": "D1"},
-        "message": {
-            "ts": "1.1",
-            "text": "tip",
-            "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": "Your next step"}},
+    tip = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Your next step"}},
+        {
+            "type": "actions",
+            "elements": [
                 {
-                    "type": "actions",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "action_id": action_id,
-                            "value": value,
-                            "text": {"type": "plain_text", "text": "x"},
-                        }
-                    ],
-                },
+                    "type": "button",
+                    "action_id": action_id,
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "x"},
+                }
             ],
         },
-        "response_url": url,
-        "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value}],
-    }
+    ]
+    body = button_press(user, action_id, value, world.fake.response_url(), blocks=tip)
     before = len(world.fake.calls_to("response_url"))
-    response = world.post(
-        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-    )
+    response = world.post(body, "application/x-www-form-urlencoded")
     assert response.status_code == 200
     return world.fake.wait_for("response_url", count=before + 1)[before].params
 

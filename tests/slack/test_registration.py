@@ -14,7 +14,7 @@ from bot.models import Event, Registration
 from bot.slack_client import job_client
 from bot.slack_meta import REG_APPROVE, REG_REJECT, REG_WON, REGISTER_VIEW, REJECT_VIEW
 from tests.slack.conftest import AS_OF, CS, MANAGER, REP_EN, REP_OTHER
-from tests.slack.payloads import words
+from tests.slack.payloads import button_press, words
 
 DEAL = {
     "company": "Contoso KK",
@@ -61,20 +61,8 @@ def submit(world, user: str, callback: str, meta: dict, values: dict[str, str]):
 
 
 def press(world, user: str, action_id: str, value: str):
-    payload = {
-        "type": "block_actions",
-        "team": {"id": "T0001"},
-        "user": {"id": user},
-        "api_app_id": "A0001",
-        "trigger_id": "9.9.9",
-        "response_url": world.fake.response_url(),
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": "D1"},
-        "message": {"ts": "1.1", "text": "x", "blocks": []},
-        "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value}],
-    }
-    return world.post(
-        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-    )
+    body = button_press(user, action_id, value, world.fake.response_url(), trigger_id="9.9.9")
+    return world.post(body, "application/x-www-form-urlencoded")
 
 
 def registrations(world) -> list[dict]:
