@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.web import create_web_app
-from tests.slack.conftest import MANAGER, SECRET, _serve, sign
+from tests.slack.conftest import MANAGER, _serve, sign
 
 
 def _command_body(fake, text: str = "kpi") -> str:
@@ -89,7 +89,3 @@ def test_healthz_is_503_when_the_database_is_down(world):
 
 def test_oauth_routes_are_404_without_client_id(world):
     assert httpx.get(f"{world.url}/slack/install", timeout=5).status_code == 404
-
-
-def test_signing_secret_is_the_one_configured(world):
-    assert world.settings.slack_signing_secret == SECRET
