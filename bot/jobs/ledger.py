@@ -125,8 +125,10 @@ def ambiguous(conn: Connection, now: datetime) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
-def taken(conn: Connection, job: str, since: datetime) -> dict[str, str]:
-    """This job's keys claimed since `since`, with their status: a rerun skips them before
-    rendering anything (the unique key still guards against a concurrent run)."""
-    rows = conn.execute(select(D.c.key, D.c.status).where(D.c.job == job, D.c.created_at >= since))
-    return {key: status for key, status in rows}
+def taken(conn: Connection, job: str, since: datetime) -> dict[str, dict]:
+    """This job's keys claimed since `since`, with their status and channel: a rerun skips
+    them before rendering anything (the unique key still guards against a concurrent run)."""
+    rows = conn.execute(
+        select(D.c.key, D.c.status, D.c.channel_id).where(D.c.job == job, D.c.created_at >= since)
+    )
+    return {row.key: dict(row._mapping) for row in rows}

@@ -114,7 +114,7 @@ def run(ctx: JobContext) -> None:
             action=rule.id,
             target=rule.target,
         )
-        if taken.get(entry.key, ledger.RETRY) != ledger.RETRY:
+        if taken.get(entry.key, {}).get("status", ledger.RETRY) != ledger.RETRY:
             ctx.count("duplicate")  # claimed by an earlier run today: nothing to render
             continue
         if in_holdout(rep.key, s.holdout_salt, s.holdout_share):

@@ -3,7 +3,7 @@ once per manager per ISO week (the ledger key)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
 
 from bot.charts import scorecard_png
 from bot.i18n import render_message
@@ -12,6 +12,7 @@ from bot.jobs.context import JobContext
 from bot.jobs.deliver import deliver, upload_chart
 from bot.kpi.params import params_from_settings
 from bot.scorecard import chart_inputs, managers, scorecard
+from bot.timeutil import local_midnight
 
 JOB = "weekly-scorecards"
 CHART = ":chart"
@@ -20,12 +21,18 @@ CHART = ":chart"
 def run(ctx: JobContext) -> None:
     s = ctx.settings
     params = params_from_settings(s, as_of=ctx.now)
-    year, week, _ = ctx.now.astimezone(s.schedule_tz).isocalendar()
+    year, week, week_day = ctx.now.astimezone(s.schedule_tz).isocalendar()
     label = f"{year}-W{week:02d}"
     with ctx.engine.connect() as conn:
         people = managers(conn)
     cache = recipients.known(ctx.engine, people)
-    done = _this_week(ctx, label)
+    # The week's ledger rows, read once: a rerun skips the managers already served without
+    # computing their books or drawing their charts.
+    week_start = local_midnight(
+        ctx.now.astimezone(s.schedule_tz).date() - timedelta(days=week_day - 1), s.schedule_tz
+    )
+    with ctx.engine.connect() as conn:
+        done = ledger.taken(conn, JOB, week_start)
     for manager in sorted(people):
         key = f"{JOB}:{manager}:{label}"
         message = done.get(key, {})
@@ -57,22 +64,8 @@ def run(ctx: JobContext) -> None:
                 ctx.engine, ctx.client, m, cache.get(m), ctx.writes
             ),
             chart=chart,
-            label=f"{card['report']['cohort_size']} partners",
+            label=f"book of {card['report']['cohort_size']}",
         )
-
-
-def _this_week(ctx: JobContext, label: str) -> dict[str, dict]:
-    """This week's ledger rows of this job, by key: one query, so that a rerun skips the
-    managers already served without computing their books or drawing their charts."""
-    D = ledger.D
-    with ctx.engine.connect() as conn:
-        rows = conn.execute(
-            select(D.c.key, D.c.status, D.c.channel_id).where(
-                D.c.job == JOB,
-                D.c.key.endswith(f":{label}") | D.c.key.endswith(f":{label}{CHART}"),
-            )
-        )
-        return {r.key: dict(r._mapping) for r in rows}
 
 
 def _chart_again(
