@@ -2,12 +2,16 @@
 
 Templates live in `templates/<locale>/`; each message kind is one file there, and
 `_terms.j2` holds the vocabulary (journey steps, KPI names). Every string handed to a
-template is escaped for Slack's mrkdwn first, so a partner called "<!channel>" stays
-text (escaping the data, not the output, keeps macro output from being escaped twice).
+template is made inert first (`bot.render.blocks.inert`): escaped for Slack's mrkdwn and
+unable to form the line markup, so a partner called "<!channel>" or a note with a line
+`[[reg_approve|1]] Approve` stays text. Escaping the data, not the output, keeps macro
+output from being escaped twice and leaves the template's own markup alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -35,14 +39,25 @@ def pick_locale(stored: str | None, slack: str | None, default: str) -> str:
     return normalize_locale(stored) or normalize_locale(slack) or default
 
 
-def escape_data(value: Any) -> Any:
+# Fields holding what a person wrote at length; every other string is a name, a title, a
+# key or a word, and shorter (bot.render.blocks.DATA_MAX).
+LONG_TEXT_FIELDS = frozenset({"notes", "reject_reason"})
+
+
+def escape_data(value: Any, limit: int = blocks.DATA_MAX) -> Any:
     if isinstance(value, str):
-        return blocks.escape(value)
-    if isinstance(value, dict):
-        return {k: escape_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [escape_data(v) for v in value]
+        return blocks.inert(value, limit)
+    if isinstance(value, Mapping):
+        return {k: escape_data(v, _limit(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [escape_data(v, limit) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: escape_data(getattr(value, f.name), _limit(f.name)) for f in fields(value)}
     return value
+
+
+def _limit(field: object) -> int:
+    return blocks.LONG_DATA_MAX if field in LONG_TEXT_FIELDS else blocks.DATA_MAX
 
 
 def _day(value: datetime | None, tz: ZoneInfo) -> str:

@@ -13,6 +13,7 @@ may stand anywhere after the subcommand. Anything else is help, never an error p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,8 @@ from bot.kpi import KPI_NAMES
 from bot.kpi.periods import Period, PeriodError, looks_like_period, parse_period
 from bot.render.blocks import unescape
 
+# Control characters (NUL included) are never part of a word people mean to type.
+CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 SUBCOMMANDS = ("kpi", "partner", "me", "tips", "register", "content", "help")
 
 
@@ -43,7 +46,7 @@ class ParseError(ValueError):
 
 
 def parse(text: str, tz: ZoneInfo) -> Question:
-    words = unescape(text or "").split()
+    words = unescape(CONTROLS.sub(" ", text or "")).split()
     if not words:
         return Question("help")
     sub, args = words[0].lower(), words[1:]

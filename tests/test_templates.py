@@ -8,7 +8,7 @@ import pytest
 from bot.access import resolve_viewer
 from bot.i18n import LOCALES, TEMPLATES, escape_data, pick_locale, render_message
 from bot.questions import parse
-from bot.render.blocks import message
+from bot.render.blocks import message, restore
 from bot.replies import command_reply, home_view
 from bot.settings import Settings
 from tests.slack.conftest import ADMIN, AS_OF, MANAGER, REP_EN, STRANGER, seed
@@ -88,7 +88,7 @@ def test_numbers_read_the_same_in_both_languages(engine, settings):
 
 def test_partner_names_cannot_inject_mrkdwn():
     data = escape_data({"name": "<!channel> & <https://evil|click>"})
-    assert data["name"] == "&lt;!channel&gt; &amp; &lt;https://evil|click&gt;"
+    assert restore(data["name"]) == "&lt;!channel&gt; &amp; &lt;https://evil|click&gt;"
 
 
 def test_locale_choice():

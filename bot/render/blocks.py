@@ -13,6 +13,16 @@ A template renders lines; this module turns them into blocks:
 Slack's limits are enforced here, before anything is sent: a section over 3,000 chars is
 split, more blocks than allowed are cut with a final note, and every block is checked
 with slack_sdk's own models, so a payload Slack would reject never leaves the bot.
+
+Data is never markup. Every value a template receives from the data goes through
+`inert()` first: it is escaped for mrkdwn (so `<!channel>` or `<https://x|y>` stay text)
+and each character the line markup gives a meaning (line breaks, `[`, `]`, `|`, `#`,
+`-`) is swapped for a private-use stand-in that no rule above matches. The markup is
+parsed into blocks with the stand-ins in place, so only the template's own text can make
+a block, a button, a link or a header; then each text field gets the real characters
+back (`restore`). A line break inside a value stays a line break in mrkdwn text and a
+space in plain text. Every mrkdwn text object is sent `verbatim`, so Slack does not turn
+a bare URL, a channel name or `@here` in the data into a link or a mention either.
 """
 
 from __future__ import annotations
@@ -33,6 +43,26 @@ HEADER_MAX = 150
 CONTEXT_MAX = 2000
 FALLBACK_MAX = 3000
 BUTTON = re.compile(r"^\[\[([^|\]]+)\|([^|\]]*)(?:\|(primary|danger))?\]\]\s*(.+)$")
+# One value is at most this long once rendered, so no name or title can push a message
+# past Slack's limits (ten names in a list still fit one section) or crowd out the rest;
+# the texts people write (a deal's notes, a reject reason) get more room.
+DATA_MAX = 256
+LONG_DATA_MAX = 1500
+
+# The markup's characters and their stand-ins (Unicode private use area, U+E000…).
+_MARKUP_CHARS = "\n[]|#-"
+_STAND_INS = "".join(chr(0xE000 + i) for i in range(len(_MARKUP_CHARS)))
+_TO_STAND_IN = str.maketrans(_MARKUP_CHARS, _STAND_INS)
+_FROM_STAND_IN = str.maketrans(_STAND_INS, _MARKUP_CHARS)
+_NEWLINE_STAND_IN = _STAND_INS[0]
+# C0 controls (NUL included) and DEL have no place in a message: each shows as U+FFFD;
+# a tab reads as a space. The bidirectional overrides, embeddings and isolates could
+# reorder the template's own text around a value ("approved" shown backwards): dropped.
+# A value's own private-use characters would pass for stand-ins: U+FFFD too.
+_CLEAN = {c: "\ufffd" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F]}
+_CLEAN |= {c: None for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+_CLEAN |= {0x09: " ", 0x0D: "\n"}
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,34 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def inert(value: str, limit: int = DATA_MAX) -> str:
+    """A data value as template input: escaped for mrkdwn, unable to form markup.
+
+    A value that is blank once cleaned (spaces, or only invisible controls) shows as
+    U+FFFD rather than vanishing, so it cannot turn a header or a line into nothing.
+    """
+    text = _PRIVATE_USE.sub("\ufffd", value.replace("\r\n", "\n").translate(_CLEAN))
+    if value and not text.strip():
+        text = "\ufffd"
+    return escape(_cut(text, limit)).translate(_TO_STAND_IN)
+
+
+def restore(text: str, *, plain: bool = False) -> str:
+    """A parsed text field with its data's real characters back (in plain text, a line
+    break inside a value becomes a space)."""
+    if plain:
+        text = text.replace(_NEWLINE_STAND_IN, " ")
+    return text.translate(_FROM_STAND_IN)
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": restore(text), "verbatim": True}
+
+
+def _plain_text(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _cut(restore(unescape(text), plain=True), limit)}
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -64,7 +122,7 @@ def _section(text: str) -> list[dict[str, Any]]:
         chunks.append(text[:cut])
         text = text[cut:].lstrip("\n")
     chunks.append(text)
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": c}} for c in chunks if c]
+    return [{"type": "section", "text": _mrkdwn(c)} for c in chunks if c]
 
 
 def parse_markup(markup: str) -> list[dict[str, Any]]:
@@ -89,28 +147,29 @@ def parse_markup(markup: str) -> list[dict[str, Any]]:
             action_id, value, style, label = match.groups()
             button: dict[str, Any] = {
                 "type": "button",
-                "action_id": action_id,
-                "text": {"type": "plain_text", "text": _cut(unescape(label), 75), "emoji": True},
+                "action_id": restore(action_id, plain=True),
+                "text": {**_plain_text(label, 75), "emoji": True},
             }
             if action_id == "url":
                 button["action_id"] = f"{LINK_PREFIX}{len(buttons)}"
-                button["url"] = unescape(value)[:3000]
+                button["url"] = restore(unescape(value), plain=True)[:3000]
             elif value:
-                button["value"] = value[:2000]
+                button["value"] = restore(value, plain=True)[:2000]
             if style:
                 button["style"] = style
             buttons.append(button)
-        elif line.startswith("# "):
+        elif line.startswith("# ") or line == "#":
             flush()
-            text = _cut(unescape(line[2:].strip()), HEADER_MAX)
-            blocks.append({"type": "header", "text": {"type": "plain_text", "text": text}})
+            # A header whose data is empty still reads as one (Slack needs a character).
+            title = line[2:].strip() or "—"
+            blocks.append({"type": "header", "text": _plain_text(title, HEADER_MAX)})
         elif line.strip() == "---":
             flush()
             blocks.append({"type": "divider"})
         elif line.startswith("> "):
             flush()
             text = _cut(line[2:].strip(), CONTEXT_MAX)
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
+            blocks.append({"type": "context", "elements": [_mrkdwn(text)]})
         elif not line.strip():
             flush()
         else:
@@ -138,7 +197,7 @@ def cap(blocks: list[dict[str, Any]], limit: int, note: str) -> list[dict[str, A
         return blocks
     return [
         *blocks[: limit - 1],
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]},
+        {"type": "context", "elements": [_mrkdwn(note)]},
     ]
 
 
