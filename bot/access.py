@@ -155,3 +155,15 @@ def resolve_partner(conn: Connection, viewer: Viewer, text: str) -> PartnerRef:
         raise AccessDenied("other_partner")
     close = suggest_partners(conn, text, where=visible)
     raise PartnerNotFound(text, [PartnerRef(k, n) for k, n in close])
+
+
+def may_see_partner(conn: Connection, viewer: Viewer, partner_key: str) -> bool:
+    """Whether this partner lies in the viewer's book, so that a message to the viewer
+    may name it (a deal card's conflict with another partner, say)."""
+    if viewer.role is Role.STRANGER:
+        return False
+    query = select(P.c.id).where(P.c.key == partner_key)
+    visible = _visible(viewer)
+    if visible is not None:
+        query = query.where(visible)
+    return conn.execute(query).first() is not None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, create_engine, event
+from sqlalchemy import BigInteger, Connection, DateTime, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -46,6 +47,29 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 _engines: dict[str, Engine] = {}
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether an error means "the database cannot serve us now" (unreachable, locked,
+    read-only, our privileges revoked, its schema gone) rather than a bug: people get
+    "temporarily unavailable", health checks 503."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.ProgrammingError):
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        return code in ("42501", "42P01", "3D000")  # privilege revoked, table or DB gone
+    return False
+
+
+def insert_ignore(conn: Connection, table: Table, index_elements: list[str]) -> Any:
+    """`INSERT … ON CONFLICT (…) DO NOTHING` in this connection's dialect: inside a
+    transaction a unique violation would abort the whole transaction on PostgreSQL."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def get_engine(url: str) -> Engine:

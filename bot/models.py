@@ -194,22 +194,30 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     status: str = Field(sa_column=Column(String(16), nullable=False))
     host: str | None = Field(default=None, sa_column=Column(String(128)))
+    # Which process runs it, and when it last said so: a run whose process is gone (same
+    # host) or silent (any host) is shown as interrupted, not "running" forever.
+    pid: int | None = Field(default=None, sa_column=Column(Integer))
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     summary: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Delivery(SQLModel, table=True):
-    """The delivery ledger: one row per message a job means to send, keyed for exactly once.
+    """The delivery ledger: one row per message the bot means to send, keyed for exactly once.
 
-    The row is written (status `pending`) before sending and marked after; a unique `key`
-    (job, recipient, period or episode) stops a rerun, a restart or a second instance from
-    sending the same message again. A `pending` row that stays pending is ambiguous (the
-    process died between send and mark) and is reported, never resent.
+    The row is written before sending and marked after; a unique `key` (job, recipient,
+    period or episode; registration and step) stops a rerun, a restart, a replayed request
+    or a second instance from sending the same message again. Until the message is known
+    to be sent, the row keeps the message itself (`payload`), so the running bot can retry
+    it (`next_attempt_at`, until `give_up_at`) and a person can resend it by hand. A row
+    whose fate is unknown (`ambiguous`, or `pending` long after its attempt) is reported,
+    never resent automatically. See bot/jobs/ledger.py for the states.
     """
 
     __tablename__ = "delivery"
     __table_args__ = (
         Index("ix_delivery_user_created", "user_id", "created_at"),
         Index("ix_delivery_status_created", "status", "created_at"),
+        Index("ix_delivery_status_next", "status", "next_attempt_at"),
         Index("ix_delivery_run", "run_id"),
     )
 
@@ -234,6 +242,13 @@ class Delivery(SQLModel, table=True):
     run_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("job_run.id", ondelete="SET NULL"))
     )
+    # The message as sent to Slack (JSON: method, destination, text, blocks), kept until it
+    # is sent. The retry instants are wall-clock time, whatever clock the content was
+    # written for: a retry waits real seconds even when the bot's clock is frozen.
+    payload: str | None = Field(default=None, sa_column=Column(Text))
+    attempted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    give_up_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class AlertEpisode(SQLModel, table=True):
@@ -314,5 +329,8 @@ class Registration(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("registration.id", ondelete="SET NULL")),
     )
-    card_channel: str | None = Field(default=None, sa_column=Column(String(32)))
-    card_ts: str | None = Field(default=None, sa_column=Column(String(32)))
+    # The submitted modal (view id and a hash of its values): a replayed submission finds
+    # it taken and stores nothing. Registrations made before it existed have none.
+    submission_key: str | None = Field(
+        default=None, sa_column=Column(String(128), unique=True, nullable=True)
+    )

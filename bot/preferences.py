@@ -52,7 +52,7 @@ def stop_tips(
 
 
 def _episode(conn: Connection, episode_id: str, presser: str, admins: frozenset[str]):
-    if not episode_id.isdigit():
+    if not (episode_id.isascii() and episode_id.isdigit() and len(episode_id) <= 18):
         return None, Outcome.GONE
     row = conn.execute(select(A).where(A.c.id == int(episode_id))).first()
     if row is None:

@@ -2,7 +2,8 @@
 
 Domain code: no Slack. Every change writes the registration row and its event
 (`lead.registered`, `deal.registered`, `deal.approved`, `deal.rejected`, `deal.won`) in
-one transaction, so the KPIs see a registration exactly when it exists.
+one transaction, so the KPIs see a registration exactly when it exists. The statuses form
+a small state machine (below) with one owner: only this module writes `status`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from bot.access import Viewer, may_see_partner
+from bot.db import insert_ignore
 from bot.kpi.sql import P, U
 from bot.models import Event, Registration
 
@@ -47,6 +50,15 @@ class Form:
     notes: str | None
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(value: str | None) -> str:
+    """What a person typed, without the control characters no one means to type (NUL,
+    which PostgreSQL cannot store, among them); line breaks and tabs stay."""
+    return CONTROL.sub("", (value or "").replace("\r\n", "\n")).strip()
+
+
 def normalise_company(name: str) -> str:
     """ "ACME Corp." and "Acme Corporation" and "株式会社アクメ" vs "アクメ(株)" compare equal."""
     text = unicodedata.normalize("NFKC", name).casefold()
@@ -69,7 +81,7 @@ def validate(kind: str, raw: dict[str, str | None], today: date) -> tuple[Form |
     errors: dict[str, str] = {}
 
     def text(name: str, limit: int, required: bool) -> str | None:
-        value = (raw.get(name) or "").strip()
+        value = clean_text(raw.get(name))
         if not value:
             if required:
                 errors[name] = "required"
@@ -80,8 +92,8 @@ def validate(kind: str, raw: dict[str, str | None], today: date) -> tuple[Form |
 
     company = text("company", 256, True)
     domain = None
-    if (raw.get("email_domain") or "").strip():
-        domain = domain_of(raw["email_domain"] or "")
+    if clean_text(raw.get("email_domain")):
+        domain = domain_of(clean_text(raw.get("email_domain")))
         if not DOMAIN.match(domain):
             errors["email_domain"] = "bad_domain"
     else:
@@ -91,13 +103,15 @@ def validate(kind: str, raw: dict[str, str | None], today: date) -> tuple[Form |
     amount = currency = None
     close: date | None = None
     if kind == "deal":
-        amount_text = (raw.get("amount") or "").replace(",", "").replace(" ", "").strip()
+        amount_text = clean_text(raw.get("amount")).replace(",", "").replace(" ", "")
         if not amount_text:
             errors["amount"] = "required"
         else:
             try:
                 amount = Decimal(amount_text)
-                if not amount.is_finite() or amount <= 0 or amount >= MAX_AMOUNT:
+                # Stored with 4 decimals: 1e-30 would silently become 0.
+                exact = amount.is_finite() and amount == amount.quantize(Decimal("0.0001"))
+                if not exact or amount <= 0 or amount >= MAX_AMOUNT:
                     errors["amount"] = "bad_amount"
             except InvalidOperation:
                 errors["amount"] = "bad_amount"
@@ -120,8 +134,19 @@ def validate(kind: str, raw: dict[str, str | None], today: date) -> tuple[Form |
     return Form(kind, company, domain, contact, amount, currency, close, notes), {}
 
 
-def register(conn: Connection, user_id: int, form: Form, now: datetime, conflict_days: int) -> dict:
-    """Store the registration and its event; flag a conflict with another partner's."""
+def register(
+    conn: Connection,
+    user_id: int,
+    form: Form,
+    now: datetime,
+    conflict_days: int,
+    submission_key: str | None = None,
+) -> int | None:
+    """Store the registration and its event; flag a conflict with another partner's.
+
+    Returns its id, or None when `submission_key` was taken already: a replayed or
+    retried submission of the same modal stores nothing.
+    """
     rep = conn.execute(select(U.c.id, U.c.partner_id).where(U.c.id == user_id)).one()
     norm = normalise_company(form.company)
     conflict = conn.execute(
@@ -137,7 +162,7 @@ def register(conn: Connection, user_id: int, form: Form, now: datetime, conflict
     ).scalar()
     event_id = f"slack-{form.kind}-{uuid.uuid4().hex}"
     reg_id = conn.execute(
-        insert(R)
+        insert_ignore(conn, R, ["submission_key"])
         .values(
             kind=form.kind,
             partner_id=rep.partner_id,
@@ -150,17 +175,40 @@ def register(conn: Connection, user_id: int, form: Form, now: datetime, conflict
             currency=form.currency,
             expected_close=form.expected_close,
             notes=form.notes,
-            status="pending" if form.kind == "deal" else "registered",
+            status=PENDING if form.kind == "deal" else REGISTERED,
             event_id=event_id,
             created_at=now,
             conflict_id=conflict,
+            submission_key=submission_key,
         )
         .returning(R.c.id)
-    ).scalar_one()
+    ).scalar()
+    if reg_id is None:
+        return None
     _event(
         conn, event_id, f"{form.kind}.registered", now, rep.partner_id, rep.id, reg_id, form.amount
     )
-    return card(conn, reg_id)
+    return int(reg_id)
+
+
+def partner_manager(conn: Connection, partner_key: str) -> str | None:
+    """Who approves this partner's deals."""
+    return conn.execute(select(P.c.manager_slack_id).where(P.c.key == partner_key)).scalar()
+
+
+def rep_id(conn: Connection, rep_key: str) -> int:
+    return int(conn.execute(select(U.c.id).where(U.c.key == rep_key)).scalar_one())
+
+
+def parties(conn: Connection, reg_id: int) -> tuple[str | None, str | None]:
+    """(the partner manager, the rep who registered it), as Slack ids; (None, None) when
+    there is no such registration."""
+    row = conn.execute(
+        select(P.c.manager_slack_id, U.c.slack_user_id)
+        .select_from(R.join(P, P.c.id == R.c.partner_id).join(U, U.c.id == R.c.user_id))
+        .where(R.c.id == reg_id)
+    ).first()
+    return (row.manager_slack_id, row.slack_user_id) if row else (None, None)
 
 
 def _event(conn, event_id, type_, now, partner_id, user_id, reg_id, amount=None) -> None:
@@ -177,8 +225,13 @@ def _event(conn, event_id, type_, now, partner_id, user_id, reg_id, amount=None)
     )
 
 
-def card(conn: Connection, reg_id: int) -> dict[str, Any]:
-    """Everything a message about this registration shows, with its conflict if any."""
+def card(conn: Connection, reg_id: int, shown_to: Viewer | None = None) -> dict[str, Any]:
+    """Everything a message about this registration shows, with its conflict if any.
+
+    The other partner of a conflict is named only to a viewer whose book holds it
+    (`shown_to`); anyone else reads "another partner": not even its existence by name
+    leaks outside a book.
+    """
     row = (
         conn.execute(
             select(
@@ -210,6 +263,7 @@ def card(conn: Connection, reg_id: int) -> dict[str, Any]:
                     R.c.email_domain,
                     R.c.created_at,
                     R.c.status,
+                    P.c.key.label("partner_key"),
                     P.c.name.label("partner_name"),
                 )
                 .join(P, P.c.id == R.c.partner_id)
@@ -218,24 +272,76 @@ def card(conn: Connection, reg_id: int) -> dict[str, Any]:
             .mappings()
             .first()
         )
-        data["conflict"] = dict(other) if other else None
+        if other is not None:
+            data["conflict"] = dict(other)
+            visible = shown_to is not None and may_see_partner(conn, shown_to, other["partner_key"])
+            if not visible:
+                data["conflict"]["partner_name"] = None
+            del data["conflict"]["partner_key"]
     return data
 
 
+# --- the life of a registration ----------------------------------------------------------
+#
+# Every status change goes through `_move`, the one place that writes `status`:
+#
+#   lead:  registered
+#   deal:  pending ──approve──▶ approved ──win──▶ won
+#             └────reject───▶ rejected    └─expire─▶ expired
+#
+# Each move is a conditional update on the status it leaves, so two presses, two
+# managers or a replayed click take it once; the loser is told it was decided already.
+
+PENDING, REGISTERED, APPROVED, REJECTED = "pending", "registered", "approved", "rejected"
+WON, EXPIRED = "won", "expired"
+MOVES: dict[str, tuple[str, str]] = {
+    "approve": (PENDING, APPROVED),
+    "reject": (PENDING, REJECTED),
+    "win": (APPROVED, WON),
+    "expire": (APPROVED, EXPIRED),
+}
+
+
 class DecisionError(Exception):
-    """Why a decision was not taken: `not_yours`, `already_decided`, `gone`."""
+    """Why a move was not made: `not_yours`, `already_decided`, `not_approved`, `gone`."""
 
 
-def pending_for_manager(conn, reg_id: int, presser: str, admins: frozenset[str]):
+def _deal(conn: Connection, reg_id: int):
     row = conn.execute(
-        select(R.c.id, R.c.status, R.c.partner_id, R.c.user_id, P.c.manager_slack_id)
+        select(
+            R.c.id,
+            R.c.status,
+            R.c.partner_id,
+            R.c.user_id,
+            R.c.amount,
+            P.c.manager_slack_id,
+            U.c.slack_user_id.label("rep_slack"),
+        )
         .join(P, P.c.id == R.c.partner_id)
+        .join(U, U.c.id == R.c.user_id)
         .where(R.c.id == reg_id, R.c.kind == "deal")
     ).first()
     if row is None:
         raise DecisionError("gone")
+    return row
+
+
+def _move(conn: Connection, reg_id: int, move: str, values: dict[str, Any]) -> None:
+    source, target = MOVES[move]
+    done = conn.execute(
+        update(R).where(R.c.id == reg_id, R.c.status == source).values(status=target, **values)
+    ).rowcount
+    if not done:
+        raise DecisionError("already_decided")
+
+
+def pending_for_manager(conn, reg_id: int, presser: str, admins: frozenset[str]):
+    """The pending deal `presser` may decide: its partner's manager, or an admin."""
+    row = _deal(conn, reg_id)
     if presser != row.manager_slack_id and presser not in admins:
         raise DecisionError("not_yours")
+    if row.status != PENDING:
+        raise DecisionError("already_decided")
     return row
 
 
@@ -249,23 +355,15 @@ def decide(
     approve: bool,
     reason: str | None = None,
     expiry_days: int = 90,
-) -> dict:
-    """Approve or reject a pending deal; only its partner's manager (or an admin).
-
-    The status change is conditional (`WHERE status = 'pending'`), so two managers pressing
-    at once, or one pressing twice, decide it once.
-    """
+) -> None:
+    """Approve or reject a pending deal; only its partner's manager (or an admin)."""
     row = pending_for_manager(conn, reg_id, presser, admins)
     values: dict[str, Any] = {"decided_at": now, "decided_by": presser}
     if approve:
-        values.update(status="approved", expires_at=now + timedelta(days=expiry_days))
+        values["expires_at"] = now + timedelta(days=expiry_days)
     else:
-        values.update(status="rejected", reject_reason=reason)
-    done = conn.execute(
-        update(R).where(R.c.id == reg_id, R.c.status == "pending").values(**values)
-    ).rowcount
-    if not done:
-        raise DecisionError("already_decided")
+        values["reject_reason"] = reason
+    _move(conn, reg_id, "approve" if approve else "reject", values)
     _event(
         conn,
         f"slack-deal-{'approved' if approve else 'rejected'}-{reg_id}",
@@ -275,27 +373,17 @@ def decide(
         row.user_id,
         reg_id,
     )
-    return card(conn, reg_id)
 
 
-def mark_won(conn: Connection, reg_id: int, presser: str, now: datetime) -> dict:
-    """The rep who registered the deal marks it won (approved or still pending)."""
-    row = conn.execute(
-        select(R.c.id, R.c.status, R.c.partner_id, R.c.user_id, R.c.amount, U.c.slack_user_id)
-        .join(U, U.c.id == R.c.user_id)
-        .where(R.c.id == reg_id, R.c.kind == "deal")
-    ).first()
-    if row is None:
-        raise DecisionError("gone")
-    if row.slack_user_id != presser:
+def mark_won(conn: Connection, reg_id: int, presser: str, now: datetime) -> None:
+    """The rep who registered the deal marks it won, once it is approved: a deal still
+    waiting for its manager cannot skip the decision."""
+    row = _deal(conn, reg_id)
+    if row.rep_slack != presser:
         raise DecisionError("not_yours")
-    done = conn.execute(
-        update(R)
-        .where(R.c.id == reg_id, R.c.status.in_(("approved", "pending")))
-        .values(status="won", won_at=now)
-    ).rowcount
-    if not done:
-        raise DecisionError("already_decided")
+    if row.status == PENDING:
+        raise DecisionError("not_approved")
+    _move(conn, reg_id, "win", {"won_at": now})
     _event(
         conn,
         f"slack-deal-won-{reg_id}",
@@ -306,7 +394,6 @@ def mark_won(conn: Connection, reg_id: int, presser: str, now: datetime) -> dict
         reg_id,
         row.amount,
     )
-    return card(conn, reg_id)
 
 
 def expiring(conn: Connection, now: datetime, reminder_days: int) -> tuple[list[int], list[int]]:
@@ -314,14 +401,14 @@ def expiring(conn: Connection, now: datetime, reminder_days: int) -> tuple[list[
     expired = [
         i
         for (i,) in conn.execute(
-            select(R.c.id).where(R.c.status == "approved", R.c.expires_at <= now)
+            select(R.c.id).where(R.c.status == APPROVED, R.c.expires_at <= now)
         )
     ]
     soon = [
         i
         for (i,) in conn.execute(
             select(R.c.id).where(
-                R.c.status == "approved",
+                R.c.status == APPROVED,
                 R.c.expires_at > now,
                 R.c.expires_at <= now + timedelta(days=reminder_days),
             )
@@ -331,8 +418,9 @@ def expiring(conn: Connection, now: datetime, reminder_days: int) -> tuple[list[
 
 
 def expire(conn: Connection, reg_id: int) -> bool:
-    return bool(
-        conn.execute(
-            update(R).where(R.c.id == reg_id, R.c.status == "approved").values(status="expired")
-        ).rowcount
-    )
+    """An approved deal past its expiry lapses (False: won or lapsed meanwhile)."""
+    try:
+        _move(conn, reg_id, "expire", {})
+    except DecisionError:
+        return False
+    return True

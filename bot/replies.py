@@ -41,7 +41,7 @@ def command_reply(
     locale: str,
 ) -> Rendered:
     if question.command == "help":
-        return render_message("help", locale, unknown=question.unknown)
+        return help_reply(locale, question.unknown)
     if not viewer.sees_figures:
         return render_message(
             "refusal", locale, reason="stranger", partner_name=None, kpi_hint=None
@@ -96,6 +96,17 @@ def command_reply(
         return render_message("partner", locale, card=card, params=params, rep_view=rep_view)
     answer = answers.kpi_answer(conn, params, viewer, question.kpi, partner)
     return render_message("kpi", locale, answer=answer, params=params, rep_view=rep_view)
+
+
+def unavailable_home(locale: str) -> dict[str, Any]:
+    """App Home while the database is away: the same words as a command's answer."""
+    reply = render_message("unavailable", locale)
+    return {"type": "home", "blocks": reply.blocks}
+
+
+def help_reply(locale: str, unknown: str | None = None) -> Rendered:
+    """The commands; needs nothing but the words (so it answers with the database away)."""
+    return render_message("help", locale, unknown=unknown)
 
 
 def home_view(

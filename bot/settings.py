@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default="https://slack.com/api/",
         description="Slack Web API base URL; tests and proxies point it elsewhere.",
     )
+    slack_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="How long a Slack Web API call may take before it counts as failed.",
+    )
     admin_slack_ids: str = Field(default="", description="Comma-separated Slack user ids.")
     default_locale: str = Field(default="en", pattern="^(en|ja)$")
     public_url: str = Field(default="http://localhost:3000")
@@ -82,6 +88,12 @@ class Settings(BaseSettings):
     stuck_days: int = Field(default=21, ge=1)
     snooze_days: int = Field(default=14, ge=1)
     alerts_per_run: int = Field(default=10, ge=1)
+    outbox_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How often the running bot retries messages Slack did not take.",
+    )
 
     # Partner actions and the integration API (docs/registration.md, docs/api.md).
     secret_key: str = Field(

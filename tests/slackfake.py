@@ -84,6 +84,8 @@ class _Script:
     error: str
     retry_after: int | None = None  # set → HTTP 429
     times: int = 1
+    status: int | None = None  # set → that HTTP status with an HTML body (an outage page)
+    drop: bool = False  # handle the call, then close the connection without an answer
 
 
 class _ApiError(Exception):
@@ -142,6 +144,7 @@ class FakeSlack:
         self._sockets: list[ServerConnection] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._wsd: Server | None = None
+        self._down_port = 0
         self._threads: list[threading.Thread] = []
         self.add_user(bot_user_id, name="prm-bot", is_bot=True)
 
@@ -241,6 +244,38 @@ class FakeSlack:
         """The next ``times`` calls of ``method`` answer HTTP 200 ``ok: false``."""
         with self._cond:
             self._scripts.setdefault(method, []).append(_Script(error, None, times))
+
+    def server_error_next(self, method: str, status: int = 503, times: int = 1) -> None:
+        """The next ``times`` calls answer an HTTP 5xx outage page (not JSON), as a load
+        balancer in front of Slack does; whether the call took effect is unknown."""
+        with self._cond:
+            self._scripts.setdefault(method, []).append(
+                _Script(f"http_{status}", None, times, status=status)
+            )
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls are carried out (a message is posted), then the
+        connection is closed before the answer: the client cannot know it worked."""
+        with self._cond:
+            self._scripts.setdefault(method, []).append(_Script("", None, times, drop=True))
+
+    def down(self) -> None:
+        """Slack unreachable: the HTTP port stops listening (connections are refused)
+        until `up()` listens on the same port again."""
+        assert self._httpd is not None, "FakeSlack is not started"
+        self._down_port = self.port
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._httpd = None
+
+    def up(self) -> None:
+        assert self._httpd is None and self._down_port, "FakeSlack is not down"
+        self._httpd = _HTTPServer(("127.0.0.1", self._down_port), _Handler)
+        self._httpd.fake = self
+        serve_http = functools.partial(self._httpd.serve_forever, poll_interval=0.02)
+        thread = threading.Thread(target=serve_http, daemon=True, name="fakeslack-http")
+        thread.start()
+        self._threads.append(thread)
 
     def rate_limit_next(self, method: str, retry_after: int = 0, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer HTTP 429 with ``Retry-After``."""
@@ -439,6 +474,15 @@ class FakeSlack:
         elif token != allowed:
             error = "invalid_auth"
         elif script := self._take_script(method):
+            if script.drop:
+                try:
+                    handler(params)  # it happened; the answer is lost
+                except _ApiError:
+                    pass
+                return _Reply(0, b"")
+            if script.status is not None:
+                page = f"<html><body><h1>{script.status}</h1>Slack is having trouble</body></html>"
+                return _Reply(script.status, page.encode(), "text/html; charset=utf-8")
             if script.retry_after is not None:
                 return _Reply.json(
                     {"ok": False, "error": script.error},
@@ -692,6 +736,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug in the fake: show it, and answer as Slack's outages do
             traceback.print_exc()
             reply = _Reply.json({"ok": False, "error": "fatal_error"}, 500)
+        if reply.status == 0:  # a dropped connection: no status line, nothing
+            self.close_connection = True
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))

@@ -124,3 +124,37 @@ def test_upgrade_backfills_the_rollup_from_existing_events(engine: Engine) -> No
     if engine.dialect.name == "sqlite":  # switched off for the table copies, and back on
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_upgrade_moves_each_posted_deal_card_into_the_ledger(engine: Engine) -> None:
+    store = Store(engine).partner("acme", manager="UMGR")
+    store.user("a", "acme", slack_user_id="UREP")
+    downgrade(engine, "0006")
+    with engine.begin() as conn:  # two registrations of 0006: one card posted, one not
+        for reg_id, channel, ts in ((1, "D1", "171.01"), (2, None, None)):
+            conn.execute(
+                text(
+                    "INSERT INTO registration (id, kind, partner_id, user_id, company, "
+                    "company_norm, email_domain, status, event_id, created_at, card_channel, "
+                    "card_ts) VALUES (:id, 'deal', 1, 1, 'Contoso', 'contoso', 'contoso.jp', "
+                    "'pending', :event, :at, :channel, :ts)"
+                ),
+                {
+                    "id": reg_id,
+                    "event": f"e{reg_id}",
+                    "at": utc(2026, 11, 1) if engine.dialect.name != "sqlite" else 0,
+                    "channel": channel,
+                    "ts": ts,
+                },
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT key, status, channel_id, message_ts FROM delivery")).all()
+        columns = {c["name"] for c in inspect(conn).get_columns("registration")}
+    assert [tuple(r) for r in rows] == [("registration:1:card", "sent", "D1", "171.01")]
+    assert "card_ts" not in columns and "submission_key" in columns
+    downgrade(engine, "0006")  # and back: the card's place returns to the registration
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT id, card_channel, card_ts FROM registration")).all()
+    assert sorted(tuple(r) for r in back) == [(1, "D1", "171.01"), (2, None, None)]
+    upgrade(engine)

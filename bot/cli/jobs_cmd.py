@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.common import engine, fail, settings
@@ -95,49 +96,95 @@ def history(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Recent runs and their summaries; deliveries that failed or may not have gone out."""
-    from bot.jobs.history import ambiguous_and_failed
+    from bot.jobs.history import problems
     from bot.jobs.runs import recent_runs
 
     eng = engine()
+    found = problems(eng, datetime.now(UTC), limit)
     runs = recent_runs(eng, limit)
-    problems = ambiguous_and_failed(eng, datetime.now(UTC), limit)
     if as_json:
-        typer.echo(json.dumps({"runs": runs, **problems}, default=str, indent=2))
+        typer.echo(json.dumps({"runs": runs, **found}, default=str, indent=2))
         return
     console = Console(width=160)
     table = Table("started", "job", "occurrence", "as of", "status", "summary")
     for r in runs:
         summary = ", ".join(f"{k} {v}" for k, v in r["summary"].items())
+        status = r["status"]
+        if status == "interrupted":
+            status = "interrupted (the process died)"
         table.add_row(
             str(r["started_at"])[:19],
             r["job"],
             r["occurrence"],
             str(r["as_of"])[:19],
-            r["status"],
+            status,
             summary or "—",
         )
     console.print(table)
-    if problems["ambiguous"]:
-        console.print(
-            f"[bold yellow]{len(problems['ambiguous'])} ambiguous deliver"
-            f"{'y' if len(problems['ambiguous']) == 1 else 'ies'}[/] (claimed, never marked: "
-            "the process stopped between sending and recording; not resent):"
-        )
-        for row in problems["ambiguous"]:
-            console.print(f"  {row['created_at']}  {row['key']}  → {row['recipient']}")
-    if problems["failed"]:
-        console.print(f"[bold red]{len(problems['failed'])} recent failed deliveries:[/]")
-        for row in problems["failed"]:
-            console.print(
-                f"  {row['created_at']}  {row['key']}  → {row['recipient']}: {row['error']}"
-            )
+    _listed(
+        console,
+        found["ambiguous"],
+        "bold yellow",
+        "ambiguous",
+        "may or may not have reached Slack (a timeout or lost connection after sending, or "
+        "the process stopped before recording it); never resent automatically. Check the "
+        "recipient's DM, then `prm jobs resend KEY` if it is not there:",
+    )
+    _listed(
+        console,
+        found["undelivered"],
+        "bold yellow",
+        "undelivered",
+        "Slack did not take them and the retries ran out of time; `prm jobs resend KEY`:",
+    )
+    _listed(console, found["failed"], "bold red", "recent failed", "refused by Slack:")
+
+
+def _listed(console: Console, rows: list[dict], style: str, what: str, why: str) -> None:
+    if not rows:
+        return
+    noun = "delivery" if len(rows) == 1 else "deliveries"
+    console.print(f"[{style}]{len(rows)} {what} {noun}[/] {escape(why)}")
+    for row in rows:
+        error = f": {row['error']}" if row.get("error") else ""
+        console.print(escape(f"  {row['created_at']}  {row['key']}  → {row['recipient']}{error}"))
+
+
+@app.command("resend")
+def resend(
+    keys: list[str] = typer.Argument(..., help="Ledger keys, as `prm jobs history` lists them."),
+) -> None:
+    """Send ambiguous, failed or undelivered messages again, by hand (check first that the
+    recipient does not have them: an ambiguous one may have arrived)."""
+    from bot.app import settings_clock
+    from bot.jobs.history import resend as resend_keys
+    from bot.slack_client import Clients
+
+    conf = settings()
+    eng = engine()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    done = resend_keys(
+        eng, Clients(conf, eng), keys, now=settings_clock(conf)(), wall=datetime.now(UTC)
+    )
+    failed = False
+    for item in done:
+        if item.was is None:
+            typer.echo(f"{item.key}: nothing to resend (no such delivery, or it was sent)")
+            failed = True
+        elif item.outcome is None:
+            typer.echo(f"{item.key}: owed again; the job's next run (or the running bot) sends it")
+        else:
+            typer.echo(f"{item.key}: {item.outcome.counted}")
+            failed = failed or item.outcome.status != "sent"
+    raise typer.Exit(1 if failed else 0)
 
 
 def scheduler() -> None:
     """Run the jobs on their schedules (without the Slack app; `prm serve` includes this)."""
     from bot.app import settings_clock
+    from bot.jobs.outbox import RetryWorker
     from bot.jobs.scheduler import build_scheduler, catch_up
-    from bot.slack_client import job_client
+    from bot.slack_client import Clients, job_client
 
     conf = settings()
     if not conf.slack_bot_token:
@@ -148,14 +195,7 @@ def scheduler() -> None:
     eng = engine()
     clock = settings_clock(conf)
     client = job_client(conf)
+    RetryWorker(eng, Clients(conf, eng), clock, interval=conf.outbox_poll_seconds).start()
     catch_up(conf, eng, client, clock)
     typer.echo("prm: scheduler running (Ctrl-C to stop)", err=True)
     build_scheduler(conf, eng, client, clock, blocking=True).start()
-
-
-def _status(run: dict) -> str:
-    """A run still `running` an hour on was most likely killed: say so."""
-    started = run["started_at"]
-    if run["status"] == "running" and started and datetime.now(UTC) - started > timedelta(hours=1):
-        return "running? (no end recorded: killed?)"
-    return str(run["status"])

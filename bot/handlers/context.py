@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.access import Viewer, resolve_viewer
+from bot.jobs.context import wall_clock
 from bot.settings import Settings
 from bot.slack_client import LocaleResolver
 
@@ -19,6 +21,8 @@ class AppContext:
     settings: Settings
     engine: Engine
     clock: Callable[[], datetime]
+    # Real time for the ledger's retries, whatever `clock` says (PRM_AS_OF may freeze it).
+    wall: Callable[[], datetime] = wall_clock
     locales: LocaleResolver = field(init=False)
 
     def __post_init__(self) -> None:
@@ -30,3 +34,15 @@ class AppContext:
             viewer = resolve_viewer(conn, user_id, self.settings.admins)
         stored = viewer.rep.locale if viewer.rep else None
         return viewer, self.locales.locale_for(client, user_id, stored)
+
+
+def team_of(body: dict[str, Any]) -> str | None:
+    """The workspace a request came from (interactivity payloads and events say it in
+    different places): messages it causes go out with that workspace's token."""
+    team = body.get("team")
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("team_id"):
+        return str(user["team_id"])
+    return str(body["team_id"]) if body.get("team_id") else None

@@ -1,29 +1,57 @@
-"""The registration flow's Slack side: open the modal, store on submit, route the deal to
-its partner manager, decide, tell the rep. Decisions and rules live in bot.registrations.
+"""The registration flow's Slack side: open the modal, store on submit, decide, mark won.
+
+Each handler parses, asks bot.registrations to make the change, and in the same
+transaction owes the messages about it (bot.registration_messages); once committed, they
+go out through the ledger (bot.jobs.outbox), which retries what Slack did not get.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import registration_messages as notices
 from bot import registrations as regs
-from bot.handlers.context import AppContext
+from bot.db import unavailable
+from bot.handlers.context import AppContext, team_of
 from bot.handlers.send import update_in_place
 from bot.i18n import render_message
-from bot.jobs import recipients
-from bot.kpi.sql import U
+from bot.jobs.outbox import send_now
 from bot.render.modals import error_texts, form_values, register_modal, reject_modal
-from bot.slack_meta import REG_APPROVE, REG_REJECT, REG_WON, REJECT_REASON
+from bot.slack_client import slack_error
+from bot.slack_meta import REJECT_REASON
 
 log = logging.getLogger(__name__)
-IDS = {"approve": REG_APPROVE, "reject": REG_REJECT, "won": REG_WON}
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """A modal's private_metadata as we wrote it; {} for anything else (a forged or
+    garbled value is a refusal, never a crash)."""
+    try:
+        value = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def as_id(value: Any) -> int | None:
+    """A registration id from a button value or metadata: a positive integer, else None."""
+    text = str(value if value is not None else "").strip()
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 18 else None
+
+
+def submission_key(view: dict[str, Any]) -> str:
+    """The modal and what was typed into it: the same submission sent twice (a replay,
+    Slack retrying) has the same key; a corrected resubmission after errors does not."""
+    state = json.dumps(view.get("state", {}).get("values") or {}, sort_keys=True)
+    digest = hashlib.sha256(state.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{str(view.get('id') or '')[:64]}:{digest}"
 
 
 def open_register(ctx: AppContext, client: WebClient, user: str, kind: str, trigger_id: str):
@@ -33,107 +61,102 @@ def open_register(ctx: AppContext, client: WebClient, user: str, kind: str, trig
         return render_message("action_result", locale, kind="register_not_rep")
     try:
         client.views_open(trigger_id=trigger_id, view=register_modal(kind, locale))
-    except SlackApiError as exc:
-        log.error("views.open failed: %s", exc.response.get("error"))
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.error("views.open failed: %s", slack_error(exc))
         return render_message("action_result", locale, kind="modal_failed")
     return None
+
+
+def _audience(ctx: AppContext, client: WebClient, body: dict, reg_id: int) -> notices.Audience:
+    """Who reads about this registration, and in which language (asks Slack, so outside
+    any transaction)."""
+    with ctx.engine.connect() as conn:
+        manager, rep = regs.parties(conn, reg_id)
+    return _audience_of(ctx, client, body, manager, rep)
+
+
+def _audience_of(
+    ctx: AppContext, client: WebClient, body: dict, manager: str | None, rep: str | None
+) -> notices.Audience:
+    default = ctx.settings.default_locale
+    return notices.Audience(
+        manager=manager,
+        manager_locale=ctx.locales.locale_for(client, manager, None) if manager else default,
+        rep=rep,
+        rep_locale=ctx.who(client, rep)[1] if rep else default,
+        team=team_of(body),
+        admins=ctx.settings.admins,
+        tz=ctx.settings.tz,
+    )
+
+
+def _send(ctx: AppContext, client: WebClient, keys: list[str]) -> None:
+    send_now(ctx.engine, client, keys, now=ctx.clock(), wall=ctx.wall())
 
 
 def handle_register_submit(
     ctx: AppContext, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
 ) -> None:
     user = body["user"]["id"]
-    kind = json.loads(view.get("private_metadata") or "{}").get("kind", "lead")
-    viewer, locale = ctx.who(client, user)
+    kind = metadata(view).get("kind")
+    try:
+        viewer, locale = ctx.who(client, user)
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        # Keep the form open with what was typed, and say why nothing was stored.
+        away = render_message("unavailable", ctx.locales.locale_for(client, user, None)).text
+        ack(response_action="errors", errors={"company": away[:150]})
+        return
     now = ctx.clock()
     if viewer.rep is None or kind not in regs.KINDS:
-        ack(
-            response_action="errors",
-            errors={
-                "company": render_message("action_result", locale, kind="register_not_rep").text
-            },
-        )
+        refusal = render_message("action_result", locale, kind="register_not_rep").text
+        ack(response_action="errors", errors={"company": refusal})
         return
     form, errors = regs.validate(kind, form_values(view), now.astimezone(ctx.settings.tz).date())
     if form is None:
         ack(response_action="errors", errors=error_texts(locale, errors))
         return
     ack()  # closes the modal; the rest is messages
+    with ctx.engine.connect() as conn:
+        manager = regs.partner_manager(conn, viewer.rep.partner_key)
+    audience = _audience_of(ctx, client, body, manager, user)
     with ctx.engine.begin() as conn:
-        user_id = conn.execute(select(U.c.id).where(U.c.key == viewer.rep.key)).scalar_one()
-        reg = regs.register(conn, user_id, form, now, ctx.settings.conflict_days)
-    _dm(
-        ctx,
-        client,
-        user,
-        render_message(
-            "registration", locale, view="confirm", reg=reg, ids=IDS, tz=ctx.settings.tz
-        ),
-    )
-    if kind == "deal":
-        _send_card(ctx, client, reg)
+        user_id = regs.rep_id(conn, viewer.rep.key)
+        key = submission_key(view)
+        reg_id = regs.register(conn, user_id, form, now, ctx.settings.conflict_days, key)
+        if reg_id is None:
+            log.info("registration submission %s seen before: nothing stored", key)
+            return
+        keys = notices.on_registered(conn, reg_id, audience, now, ctx.wall())
+    _send(ctx, client, keys)
 
 
-def _send_card(ctx: AppContext, client: WebClient, reg: dict) -> None:
-    manager = reg["manager_slack_id"]
-    if not manager:
-        log.warning(
-            "deal %s: partner %s has no manager to approve it", reg["id"], reg["partner_key"]
+def _decide(
+    ctx: AppContext,
+    client: WebClient,
+    body: dict[str, Any],
+    reg_id: int,
+    *,
+    approve: bool,
+    reason: str | None = None,
+) -> None:
+    user = body["user"]["id"]
+    audience = _audience(ctx, client, body, reg_id)
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        regs.decide(
+            conn,
+            reg_id,
+            user,
+            ctx.settings.admins,
+            now,
+            approve=approve,
+            reason=reason,
+            expiry_days=ctx.settings.registration_expiry_days,
         )
-        return
-    locale = ctx.locales.locale_for(client, manager, None)
-    message = render_message(
-        "registration", locale, view="card", reg=reg, ids=IDS, tz=ctx.settings.tz
-    )
-    posted = _dm(ctx, client, manager, message)
-    if posted:
-        with ctx.engine.begin() as conn:
-            conn.execute(
-                regs.R.update()
-                .where(regs.R.c.id == reg["id"])
-                .values(card_channel=posted[0], card_ts=posted[1])
-            )
-
-
-def _update_card(ctx: AppContext, client: WebClient, reg: dict) -> None:
-    if not (reg.get("card_channel") and reg.get("card_ts")):
-        return
-    locale = ctx.locales.locale_for(client, reg["manager_slack_id"] or "", None)
-    message = render_message(
-        "registration", locale, view="card", reg=reg, ids=IDS, tz=ctx.settings.tz
-    )
-    try:
-        client.chat_update(
-            channel=reg["card_channel"], ts=reg["card_ts"], text=message.text, blocks=message.blocks
-        )
-    except SlackApiError as exc:
-        log.error("chat.update of deal card %s failed: %s", reg["id"], exc.response.get("error"))
-
-
-def _dm(ctx: AppContext, client: WebClient, user: str, message) -> tuple[str, str] | None:
-    try:
-        channel = recipients.dm_channel(
-            ctx.engine, client, user, recipients.known(ctx.engine, [user]).get(user)
-        )
-        response = client.chat_postMessage(
-            channel=channel, text=message.text, blocks=message.blocks
-        )
-    except SlackApiError as exc:
-        log.error("DM to %s failed: %s", user, exc.response.get("error"))
-        return None
-    return channel, str(response.get("ts"))
-
-
-def _tell_rep(ctx: AppContext, client: WebClient, reg: dict, view: str) -> None:
-    if not reg.get("rep_slack"):
-        return
-    _, locale = ctx.who(client, reg["rep_slack"])
-    _dm(
-        ctx,
-        client,
-        reg["rep_slack"],
-        render_message("registration", locale, view=view, reg=reg, ids=IDS, tz=ctx.settings.tz),
-    )
+        keys = notices.on_moved(conn, reg_id, audience, now, ctx.wall(), tell_rep=True)
+    _send(ctx, client, keys)
 
 
 def handle_approve(
@@ -141,22 +164,13 @@ def handle_approve(
 ) -> None:
     ack()
     user = body["user"]["id"]
+    reg_id = as_id(action.get("value"))
     try:
-        with ctx.engine.begin() as conn:
-            reg = regs.decide(
-                conn,
-                int(action.get("value") or 0),
-                user,
-                ctx.settings.admins,
-                ctx.clock(),
-                approve=True,
-                expiry_days=ctx.settings.registration_expiry_days,
-            )
+        if reg_id is None:
+            raise regs.DecisionError("gone")
+        _decide(ctx, client, body, reg_id, approve=True)
     except regs.DecisionError as exc:
         _refuse(ctx, client, body, user, str(exc))
-        return
-    _update_card(ctx, client, reg)
-    _tell_rep(ctx, client, reg, "decided")
 
 
 def handle_reject_open(
@@ -164,18 +178,21 @@ def handle_reject_open(
 ) -> None:
     ack()
     user = body["user"]["id"]
-    reg_id = int(action.get("value") or 0)
-    with ctx.engine.connect() as conn:
-        try:
+    reg_id = as_id(action.get("value"))
+    try:
+        if reg_id is None:
+            raise regs.DecisionError("gone")
+        with ctx.engine.connect() as conn:
             regs.pending_for_manager(conn, reg_id, user, ctx.settings.admins)
-        except regs.DecisionError as exc:
-            _refuse(ctx, client, body, user, str(exc))
-            return
+    except regs.DecisionError as exc:
+        _refuse(ctx, client, body, user, str(exc))
+        return
     _, locale = ctx.who(client, user)
     try:
-        client.views_open(trigger_id=body["trigger_id"], view=reject_modal(locale, reg_id))
-    except SlackApiError as exc:
-        log.error("views.open (reject) failed: %s", exc.response.get("error"))
+        client.views_open(trigger_id=body.get("trigger_id", ""), view=reject_modal(locale, reg_id))
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.error("views.open (reject) failed: %s", slack_error(exc))
+        update_in_place(body, render_message("action_result", locale, kind="modal_failed"), False)
 
 
 def handle_reject_submit(
@@ -183,28 +200,18 @@ def handle_reject_submit(
 ) -> None:
     user = body["user"]["id"]
     _, locale = ctx.who(client, user)
-    reason = (form_values(view).get(REJECT_REASON) or "").strip()
+    reason = regs.clean_text(form_values(view).get(REJECT_REASON))
     if not reason:
         ack(response_action="errors", errors=error_texts(locale, {REJECT_REASON: "required"}))
         return
     ack()
-    reg_id = int(json.loads(view.get("private_metadata") or "{}").get("id", 0))
+    reg_id = as_id(metadata(view).get("id"))
     try:
-        with ctx.engine.begin() as conn:
-            reg = regs.decide(
-                conn,
-                reg_id,
-                user,
-                ctx.settings.admins,
-                ctx.clock(),
-                approve=False,
-                reason=reason[:1000],
-            )
+        if reg_id is None:
+            raise regs.DecisionError("gone")
+        _decide(ctx, client, body, reg_id, approve=False, reason=reason[:1000])
     except regs.DecisionError as exc:
         log.info("reject of %s by %s refused: %s", reg_id, user, exc)
-        return
-    _update_card(ctx, client, reg)
-    _tell_rep(ctx, client, reg, "decided")
 
 
 def handle_won(
@@ -212,22 +219,28 @@ def handle_won(
 ) -> None:
     ack()
     user = body["user"]["id"]
+    reg_id = as_id(action.get("value"))
     try:
+        if reg_id is None:
+            raise regs.DecisionError("gone")
+        audience = _audience(ctx, client, body, reg_id)
+        now = ctx.clock()
         with ctx.engine.begin() as conn:
-            reg = regs.mark_won(conn, int(action.get("value") or 0), user, ctx.clock())
+            regs.mark_won(conn, reg_id, user, now)
+            keys = notices.on_moved(conn, reg_id, audience, now, ctx.wall(), tell_rep=False)
+            reg = regs.card(conn, reg_id)
     except regs.DecisionError as exc:
         _refuse(ctx, client, body, user, str(exc))
         return
-    _, locale = ctx.who(client, user)
-    update_in_place(
-        body,
-        render_message("registration", locale, view="won", reg=reg, ids=IDS, tz=ctx.settings.tz),
-        replace=True,
-    )
-    _update_card(ctx, client, reg)
+    won = notices.render("won", reg, audience.rep_locale, ctx.settings.tz)
+    update_in_place(body, won, replace=True)
+    _send(ctx, client, keys)
+
+
+REFUSALS = {"not_yours", "gone", "not_approved"}
 
 
 def _refuse(ctx: AppContext, client: WebClient, body: dict, user: str, reason: str) -> None:
     _, locale = ctx.who(client, user)
-    kind = {"not_yours": "not_yours", "gone": "gone"}.get(reason, "already_decided")
+    kind = reason if reason in REFUSALS else "already_decided"
     update_in_place(body, render_message("action_result", locale, kind=kind), replace=False)

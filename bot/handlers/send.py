@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.render.blocks import Rendered
-from bot.slack_client import webhook
+from bot.slack_client import slack_error, webhook
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ def post_ephemeral(client: WebClient, channel: str, user: str, reply: Rendered) 
         return False
     try:
         client.chat_postEphemeral(channel=channel, user=user, text=reply.text, blocks=reply.blocks)
-    except SlackApiError as exc:
-        log.error("chat.postEphemeral to %s failed: %s", user, exc.response.get("error"))
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.error("chat.postEphemeral to %s failed: %s", user, slack_error(exc))
         return False
     return True
 
@@ -54,7 +54,10 @@ def update_in_place(body: dict[str, Any], reply: Rendered, replace: bool) -> boo
         return False
     if replace:
         kept = [b for b in (body.get("message") or {}).get("blocks", []) if b["type"] != "actions"]
-        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": reply.text}]}
+        context = {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": reply.text, "verbatim": True}],
+        }
         payload = {"replace_original": True, "text": reply.text, "blocks": [*kept, context][-50:]}
     else:
         payload = {

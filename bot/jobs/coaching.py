@@ -31,7 +31,7 @@ def run(ctx: JobContext) -> None:
     params = params_from_settings(s, as_of=ctx.now)
     with ctx.engine.connect() as conn:
         people = owners(conn)
-    cache = recipients.known(ctx.engine, people)
+    cache = ctx.known = recipients.known(ctx.engine, people)
     for cs in people:
         with ctx.engine.connect() as conn:
             found = conditions(conn, params, cs, s.stuck_days)
@@ -82,7 +82,7 @@ def run(ctx: JobContext) -> None:
             entry = ledger.Entry(
                 key=key, job=JOB, kind="alert", recipient=cs, action=condition.kind
             )
-            deliver(ctx, entry, message, lambda cs=cs: _dm(ctx, cs, cache), label=condition.subject)
+            deliver(ctx, entry, message, {"user": cs}, label=condition.subject)
 
 
 def _key(episode: dict) -> str:
@@ -120,13 +120,6 @@ def _owed(ctx: JobContext, episodes: Iterable[dict]) -> dict[int, str]:
         for key, e in waiting.items()
         if status.get(key) in (None, ledger.RETRY)
     }
-
-
-def _dm(ctx: JobContext, cs: str, cache: dict[str, dict]) -> str:
-    """The owner's DM, opened once: kept in the run's cache for their next alerts."""
-    channel = recipients.dm_channel(ctx.engine, ctx.client, cs, cache.get(cs), ctx.writes)
-    cache.setdefault(cs, {})["dm_channel_id"] = channel
-    return channel
 
 
 def _close_cleared(ctx: JobContext, cs: str, holding: set[str]) -> dict[str, dict]:

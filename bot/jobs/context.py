@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from sqlalchemy import Connection, Engine
@@ -26,6 +26,12 @@ class RecipientWrites:
         return len(self.channels) + len(self.profiles)
 
 
+def wall_clock() -> datetime:
+    """Real time: when a run started and ended, and when a retry is due — unlike `now`,
+    the instant a run acts as of."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class JobContext:
     settings: Settings
@@ -40,6 +46,12 @@ class JobContext:
     # and mark still commits at once, without a pool checkout and BEGIN/COMMIT each time.
     ledger_db: Connection | None = None
     writes: RecipientWrites = field(default_factory=lambda: RecipientWrites())
+    # What the run knows of its recipients already (`slack_recipient` rows by Slack id).
+    known: dict[str, dict] = field(default_factory=dict)
+    wall: Callable[[], datetime] = wall_clock
+    # How long the running bot keeps retrying a message Slack did not get; after that the
+    # job's next run writes it again (or a person resends it).
+    retry_for: timedelta = timedelta(hours=1)
 
     @property
     def ledger_bind(self) -> Engine | Connection:

@@ -1,21 +1,22 @@
 """Job `deal-expiry`: approved deal registrations lapse after PRM_REGISTRATION_EXPIRY_DAYS
-unless won; the rep is reminded PRM_EXPIRY_REMINDER_DAYS before, and told when it lapses.
-Each notice goes through the ledger once (keyed by registration)."""
+unless won; the rep is reminded PRM_EXPIRY_REMINDER_DAYS before, and told when it lapses,
+and the manager's approval card says it lapsed. Each message goes through the ledger once
+(keyed by registration)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot import registration_messages as notices
 from bot import registrations as regs
-from bot.i18n import pick_locale, render_message
+from bot.i18n import pick_locale
 from bot.jobs import ledger, recipients
 from bot.jobs.context import JobContext
-from bot.jobs.deliver import Undeliverable, deliver
+from bot.jobs.deliver import deliver
+from bot.jobs.outbox import send_now
 from bot.kpi.sql import U
-from bot.slack_meta import REG_APPROVE, REG_REJECT, REG_WON
 
 JOB = "deal-expiry"
-IDS = {"approve": REG_APPROVE, "reject": REG_REJECT, "won": REG_WON}
 
 
 def run(ctx: JobContext) -> None:
@@ -24,12 +25,35 @@ def run(ctx: JobContext) -> None:
         expired, soon = regs.expiring(conn, ctx.now, s.expiry_reminder_days)
     for reg_id in expired:
         if not ctx.dry_run:
-            with ctx.engine.begin() as conn:
-                if regs.expire(conn, reg_id):
-                    ctx.count("expired")
+            _lapse(ctx, reg_id)
         _notify(ctx, reg_id, "expired")
     for reg_id in soon:
         _notify(ctx, reg_id, "reminder")
+
+
+def _lapse(ctx: JobContext, reg_id: int) -> None:
+    """Expire it, and owe the card's update in the same transaction."""
+    with ctx.engine.connect() as conn:
+        manager, rep = regs.parties(conn, reg_id)
+    cached = recipients.known(ctx.engine, [manager]).get(manager) if manager else None
+    audience = notices.Audience(
+        manager=manager,
+        manager_locale=recipients.locale_for(ctx, manager, cached)
+        if manager
+        else ctx.settings.default_locale,
+        rep=rep,
+        rep_locale=ctx.settings.default_locale,  # the rep hears of it from _notify
+        team=None,
+        admins=ctx.settings.admins,
+        tz=ctx.settings.tz,
+    )
+    with ctx.engine.begin() as conn:
+        if not regs.expire(conn, reg_id):
+            return
+        keys = notices.on_moved(conn, reg_id, audience, ctx.now, ctx.wall(), tell_rep=False)
+    ctx.count("expired")
+    if ctx.client is not None:
+        send_now(ctx.engine, ctx.client, keys, now=ctx.now, wall=ctx.wall())
 
 
 def _notify(ctx: JobContext, reg_id: int, view: str) -> None:
@@ -39,9 +63,7 @@ def _notify(ctx: JobContext, reg_id: int, view: str) -> None:
     rep = reg.get("rep_slack")
     cached = recipients.known(ctx.engine, [rep]).get(rep) if rep else None
     locale = pick_locale(rep_locale, (cached or {}).get("locale"), ctx.settings.default_locale)
-    message = render_message(
-        "registration", locale, view=view, reg=reg, ids=IDS, tz=ctx.settings.tz
-    )
+    message = notices.render(view, reg, locale, ctx.settings.tz)
     entry = ledger.Entry(
         key=f"{JOB}:{view}:{reg_id}",
         job=JOB,
@@ -49,10 +71,7 @@ def _notify(ctx: JobContext, reg_id: int, view: str) -> None:
         recipient=rep or reg["rep_key"],
         user_id=reg["user_id"],
     )
-
-    def channel() -> str:
-        if not rep:
-            raise Undeliverable("no_slack_id")
-        return recipients.dm_channel(ctx.engine, ctx.client, rep, cached, ctx.writes)
-
-    deliver(ctx, entry, message, channel, label=f"{reg['company']} ({reg_id})")
+    if rep and cached:
+        ctx.known[rep] = cached
+    to = {"user": rep} if rep else None
+    deliver(ctx, entry, message, to, label=f"{reg['company']} ({reg_id})")

@@ -1,63 +1,326 @@
-"""Send one message through the ledger: claim → send → mark, and count what happened.
+"""Sending one owed message to Slack, and reading Slack's answer into the ledger.
 
-Slack's answers sort into three kinds: sent; a permanent refusal for this recipient
-(recorded, counted, the run goes on); a temporary failure (marked `retry`, so the next
-run may try that key again). 429s are waited out by slack_sdk's retry handler first.
+What a failure means decides what happens next:
+
+- **Slack plainly did not get it** — the connection was refused or never made, 429 /
+  `ratelimited`, a refusal such as `channel_not_found`, or any failure before the post
+  itself (opening the DM): `retry`, with backoff (Retry-After when Slack gives one), by
+  the running bot until the message's `give_up_at`; refusals only a few times.
+- **Nobody knows** — a timeout or a dropped connection after the request went out,
+  `internal_error` / `fatal_error`, an HTTP 5xx: `ambiguous`, never resent
+  automatically (it may be in the person's DM already). An update of a message
+  (`chat.update`) is safe to repeat, so for it these are `retry` too.
+- **Refused for good** — `user_not_found`, `is_archived`, `invalid_blocks`, …: `failed`.
+
+The payload is what `chat.postMessage` (or `chat.update`, or a file upload) gets, as
+JSON, so a retry or a resend by hand sends exactly what was written.
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.error import HTTPError, URLError
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import Engine
 
-from bot.jobs import ledger
+from bot.jobs import ledger, recipients
 from bot.jobs.context import JobContext
 from bot.render.blocks import Rendered, to_plain
+from bot.slack_client import http_status, slack_error
 
 log = logging.getLogger(__name__)
 
 PERMANENT_ERRORS = frozenset(
     {
         "user_not_found",
-        "channel_not_found",
-        "not_in_channel",
         "account_inactive",
         "cannot_dm_bot",
         "is_archived",
         "user_disabled",
         "users_not_found",
         "invalid_blocks",
+        "invalid_blocks_format",
         "msg_too_long",
         "no_text",
         "restricted_action",
         "missing_scope",
         "not_allowed_token_type",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "team_access_not_granted",
+        "ekm_access_denied",
+        "channel_is_archived",
+        "too_many_attachments",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
     }
 )
+# Slack's own words for "it may have happened anyway".
+MAYBE_DONE_ERRORS = frozenset({"internal_error", "fatal_error"})
+# Not taken, try again later: no more than a few times (the data may be wrong).
+REFUSAL_ATTEMPTS = 5
+BACKOFF_FIRST = timedelta(seconds=5)
+BACKOFF_MAX = timedelta(seconds=60)  # Slack back for a minute → the message within ~a minute
+
+POST, UPDATE, UPLOAD = "chat.postMessage", "chat.update", "files.upload"
+IDEMPOTENT = frozenset({UPDATE})
 
 
 class Undeliverable(Exception):
-    """No way to reach this recipient (no Slack id, no partner channel)."""
+    """No way to reach this recipient (no Slack id, no partner channel, no manager)."""
 
 
-def slack_error(exc: Exception) -> str:
+class NotYet(Exception):
+    """The message this one updates or attaches to is not in Slack yet."""
+
+
+class _BeforeSend(Exception):
+    """Failed before the message itself was sent (opening the DM, finding its target)."""
+
+    def __init__(self, cause: Exception):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class Fate:
+    status: str  # ledger.RETRY, AMBIGUOUS or FAILED
+    error: str
+    retry_after: float | None = None
+    limited: bool = False  # a refusal: retried only REFUSAL_ATTEMPTS times
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    headers = getattr(exc.response, "headers", None) or {}
+    for name, value in dict(headers).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def classify(exc: Exception, *, reached: bool, idempotent: bool) -> Fate:
+    """What a failure means for the message (module docstring). `reached`: the failing
+    request was the post itself, not a lookup before it."""
+    if isinstance(exc, _BeforeSend):
+        inner = classify(exc.cause, reached=False, idempotent=True)
+        return inner
+    error = slack_error(exc)
+    if isinstance(exc, NotYet):
+        return Fate(ledger.RETRY, "waiting_for_message")
     if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or f"http_{exc.response.status_code}")
-    return type(exc).__name__
+        status = http_status(exc)
+        if status == 429 or error == "ratelimited":
+            return Fate(ledger.RETRY, error, _retry_after(exc))
+        if error in PERMANENT_ERRORS:
+            return Fate(ledger.FAILED, error)
+        if error in MAYBE_DONE_ERRORS or status >= 500:
+            maybe = reached and not idempotent
+            return Fate(ledger.AMBIGUOUS if maybe else ledger.RETRY, error)
+        return Fate(ledger.RETRY, error, limited=True)
+    if isinstance(exc, URLError) and not isinstance(exc, HTTPError):
+        return Fate(ledger.RETRY, error)  # the request never left: nothing to doubt
+    if isinstance(exc, OSError | http.client.HTTPException):
+        # Sent, then no (complete) answer: Slack may well have posted it.
+        maybe = reached and not idempotent
+        return Fate(ledger.AMBIGUOUS if maybe else ledger.RETRY, error)
+    if isinstance(exc, SlackClientError):
+        return Fate(ledger.FAILED, error)  # we built a request Slack's client refused
+    return Fate(ledger.AMBIGUOUS if reached and not idempotent else ledger.RETRY, error)
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    wait = min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** max(0, attempts - 1)))
+    if retry_after is not None:
+        wait = max(wait, timedelta(seconds=retry_after))
+    return wait
+
+
+# --- payloads ---------------------------------------------------------------------------
+
+
+def post_payload(message: Rendered, to: dict[str, str], team: str | None = None) -> dict:
+    """A new message to `{"user": U…}` (their DM with the bot) or `{"channel": C…}`."""
+    return {
+        "method": POST,
+        "to": to,
+        "team": team,
+        "text": message.text,
+        "blocks": message.blocks,
+    }
+
+
+def update_payload(message: Rendered, ref: str, team: str | None = None) -> dict:
+    """A new version of the message sent under ledger key `ref`."""
+    return {
+        "method": UPDATE,
+        "ref": ref,
+        "team": team,
+        "text": message.text,
+        "blocks": message.blocks,
+    }
+
+
+def upload_payload(content: bytes, filename: str, title: str, ref: str) -> dict:
+    """A file shared into the conversation of the message sent under `ref`."""
+    return {
+        "method": UPLOAD,
+        "ref": ref,
+        "filename": filename,
+        "title": title,
+        "content": base64.b64encode(content).decode("ascii"),
+    }
+
+
+@dataclass
+class Transport:
+    """What sending needs: a client for the team, the way to a user's DM, the ledger."""
+
+    client: WebClient
+    dm_channel: Callable[[str], str]
+    engine: Engine
+
+
+def _where(transport: Transport, ref: str) -> tuple[str, str]:
+    with transport.engine.connect() as conn:
+        found = ledger.where_sent(conn, ref)
+    if found is None:
+        raise NotYet(ref)
+    return found
+
+
+def transmit(transport: Transport, payload: dict[str, Any]) -> tuple[str, str | None]:
+    """Make the one Slack call the payload describes; (channel, ts) when it succeeds.
+
+    Failures before that call are wrapped in `_BeforeSend`: nothing was posted yet.
+    """
+    method = payload.get("method")
+    client = transport.client
+    try:
+        if method == POST:
+            to = payload.get("to") or {}
+            if to.get("channel"):
+                channel = str(to["channel"])
+            elif to.get("user"):
+                channel = transport.dm_channel(str(to["user"]))
+            else:
+                raise Undeliverable(str(to.get("why") or "no_destination"))
+        else:
+            channel, ts = _where(transport, str(payload.get("ref")))
+    except (Undeliverable, NotYet):
+        raise
+    except Exception as exc:
+        raise _BeforeSend(exc) from exc
+    if method == POST:
+        response = client.chat_postMessage(
+            channel=channel,
+            text=payload["text"],
+            blocks=payload["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return channel, str(response.get("ts") or "")
+    if method == UPDATE:
+        client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=payload["blocks"])
+        return channel, ts
+    if method == UPLOAD:
+        client.files_upload_v2(
+            channel=channel,
+            content=base64.b64decode(payload["content"]),
+            filename=payload["filename"],
+            title=payload["title"],
+        )
+        return channel, None
+    raise SlackClientError(f"unknown payload method {method!r}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    error: str | None = None
+
+    @property
+    def counted(self) -> str:
+        """How a job run's summary counts it: `sent`, `retry:ratelimited`, …"""
+        if self.status in (ledger.SENT, ledger.UNDELIVERABLE) or not self.error:
+            return self.status
+        return f"{self.status}:{self.error}"
+
+
+def attempt(
+    bind: Engine | Any,
+    transport: Transport,
+    owed: ledger.Owed,
+    *,
+    now: datetime,
+    wall: datetime,
+) -> Outcome:
+    """Send a row someone has just taken and mark it."""
+    if owed.payload is None:
+        # A row written before messages were kept: only its job can write it again.
+        ledger.mark(bind, owed.id, ledger.RETRY, now=now, error="no_stored_message")
+        return Outcome(ledger.RETRY, "no_stored_message")
+    idempotent = owed.payload.get("method") in IDEMPOTENT
+    try:
+        channel, ts = transmit(transport, owed.payload)
+    except Undeliverable as exc:
+        ledger.mark(bind, owed.id, ledger.UNDELIVERABLE, now=now, error=str(exc))
+        return Outcome(ledger.UNDELIVERABLE, str(exc))
+    except Exception as exc:
+        fate = classify(exc, reached=True, idempotent=idempotent)
+        status = fate.status
+        if status == ledger.RETRY and fate.limited and owed.attempts >= REFUSAL_ATTEMPTS:
+            status = ledger.FAILED
+        retry_at = wall + backoff(owed.attempts, fate.retry_after)
+        ledger.mark(bind, owed.id, status, now=now, error=fate.error, next_attempt_at=retry_at)
+        level = logging.ERROR if status == ledger.AMBIGUOUS else logging.WARNING
+        log.log(level, "%s %s: %s (%s)", owed.kind, owed.key, fate.error, status)
+        return Outcome(status, fate.error)
+    ledger.mark(bind, owed.id, ledger.SENT, now=now, channel_id=channel, message_ts=ts)
+    return Outcome(ledger.SENT)
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+def job_transport(ctx: JobContext) -> Transport:
+    assert ctx.client is not None
+    client = ctx.client
+    return Transport(
+        client,
+        lambda user: recipients.dm_channel(
+            ctx.engine, client, user, ctx.known.get(user), ctx.writes
+        ),
+        ctx.engine,
+    )
 
 
 def deliver(
     ctx: JobContext,
     entry: ledger.Entry,
     message: Rendered,
-    channel: Callable[[], str],
+    to: dict[str, str] | None,
     *,
     chart: tuple[bytes, str, str] | None = None,
     label: str = "",
 ) -> str:
-    """Returns the outcome: sent, duplicate, failed, retry, dry_run."""
+    """A job's message: claim → send → mark. Returns sent, duplicate, failed, retry,
+    ambiguous, undeliverable or dry_run. `to` None: no way to reach the recipient."""
     if ctx.dry_run:
         ctx.echo(f"→ {entry.recipient} [{entry.kind}{' ' + label if label else ''}]")
         ctx.echo("  " + to_plain(message.blocks).replace("\n", "\n  "))
@@ -65,65 +328,41 @@ def deliver(
             ctx.echo(f"  + chart {chart[1]} ({len(chart[0]):,} bytes)")
         ctx.count("would_send")
         return "dry_run"
-    assert ctx.client is not None
-    delivery_id = ledger.claim(ctx.ledger_bind, entry, ctx.now, ctx.run_id)
-    if delivery_id is None:
+    payload = post_payload(message, to or {"why": "no_slack_id_or_channel"})
+    outcome = _claim_and_send(ctx, entry, payload)
+    if outcome is None:
         ctx.count("duplicate")
         return "duplicate"
-    try:
-        channel_id = channel()
-        response = ctx.client.chat_postMessage(
-            channel=channel_id,
-            text=message.text,
-            blocks=message.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-    except Undeliverable as exc:
-        ledger.mark(ctx.ledger_bind, delivery_id, ledger.UNDELIVERABLE, now=ctx.now, error=str(exc))
-        ctx.count("undeliverable")
-        return "undeliverable"
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        return _failed(ctx, delivery_id, entry, exc)
-    ledger.mark(
-        ctx.ledger_bind,
-        delivery_id,
-        ledger.SENT,
-        now=ctx.now,
-        channel_id=channel_id,
-        message_ts=response.get("ts"),
-    )
-    ctx.count("sent")
+    ctx.count(outcome.counted)
     if chart:
-        upload_chart(ctx, entry, channel_id, chart)
-    return "sent"
+        upload_chart(ctx, entry, chart)
+    return outcome.status
 
 
-def upload_chart(ctx: JobContext, entry: ledger.Entry, channel_id: str, chart: tuple) -> None:
-    """The chart is its own ledger entry: a rerun after a failed upload uploads only it."""
+def upload_chart(ctx: JobContext, entry: ledger.Entry, chart: tuple[bytes, str, str]) -> None:
+    """The chart is its own ledger entry, attached to the message's: a rerun after a
+    failed upload uploads only it; while the message is not in Slack, the chart waits."""
     png, filename, title = chart
     chart_entry = ledger.Entry(
         key=entry.key + ":chart", job=entry.job, kind="chart", recipient=entry.recipient
     )
-    delivery_id = ledger.claim(ctx.ledger_bind, chart_entry, ctx.now, ctx.run_id)
+    outcome = _claim_and_send(ctx, chart_entry, upload_payload(png, filename, title, entry.key))
+    if outcome is not None:
+        ctx.count("charts" if outcome.status == ledger.SENT else f"chart:{outcome.counted}")
+
+
+def _claim_and_send(ctx: JobContext, entry: ledger.Entry, payload: dict) -> Outcome | None:
+    wall = ctx.wall()
+    delivery_id = ledger.claim(
+        ctx.ledger_bind,
+        entry,
+        ctx.now,
+        ctx.run_id,
+        payload=payload,
+        wall=wall,
+        give_up_at=wall + ctx.retry_for,
+    )
     if delivery_id is None:
-        return
-    try:
-        ctx.client.files_upload_v2(  # type: ignore[union-attr]
-            channel=channel_id, content=png, filename=filename, title=title
-        )
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        _failed(ctx, delivery_id, chart_entry, exc)
-        return
-    ledger.mark(ctx.ledger_bind, delivery_id, ledger.SENT, now=ctx.now, channel_id=channel_id)
-    ctx.count("charts")
-
-
-def _failed(ctx: JobContext, delivery_id: int, entry: ledger.Entry, exc: Exception) -> str:
-    error = slack_error(exc)
-    permanent = error in PERMANENT_ERRORS
-    status = ledger.FAILED if permanent else ledger.RETRY
-    ledger.mark(ctx.ledger_bind, delivery_id, status, now=ctx.now, error=error[:64])
-    log.warning("%s to %s: %s (%s)", entry.kind, entry.recipient, error, status)
-    ctx.count(f"failed:{error}" if permanent else f"retry:{error}")
-    return "failed" if permanent else "retry"
+        return None
+    owed = ledger.Owed(delivery_id, entry.key, entry.kind, entry.recipient, 1, payload)
+    return attempt(ctx.ledger_bind, job_transport(ctx), owed, now=ctx.now, wall=wall)

@@ -1,15 +1,25 @@
-"""What `prm jobs history` shows besides runs: ambiguous and failed deliveries."""
+"""What `prm jobs history` shows besides runs: deliveries that need a person — ambiguous
+(may or may not have gone out), failed (refused for good), undelivered (owed, retries ran
+out of time) — and `resend`, the way to send one of them again by hand."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
 from bot.jobs import ledger
+from bot.jobs.deliver import Outcome
+from bot.jobs.outbox import send_owed
+from bot.jobs.runs import reap
+from bot.slack_client import Clients
+
+RESEND_RETRY_FOR = timedelta(hours=1)
 
 
-def ambiguous_and_failed(engine: Engine, now: datetime, limit: int) -> dict[str, list[dict]]:
+def problems(engine: Engine, wall: datetime, limit: int) -> dict[str, list[dict]]:
+    reap(engine, wall)  # a killed run's in-flight messages are ambiguous from now on
     D = ledger.D
     with engine.connect() as conn:
         failed = [
@@ -21,4 +31,31 @@ def ambiguous_and_failed(engine: Engine, now: datetime, limit: int) -> dict[str,
                 .limit(limit)
             )
         ]
-        return {"ambiguous": ledger.ambiguous(conn, now), "failed": failed}
+        return {
+            "ambiguous": ledger.ambiguous(conn, wall),
+            "failed": failed,
+            "undelivered": ledger.undelivered(conn, wall, limit),
+        }
+
+
+@dataclass(frozen=True)
+class Resent:
+    key: str
+    was: str | None  # None: no such row, or nothing to resend (sent, holdout, …)
+    outcome: Outcome | None = None  # None: left for the job's next run (or no client)
+
+
+def resend(
+    engine: Engine, clients: Clients, keys: list[str], *, now: datetime, wall: datetime
+) -> list[Resent]:
+    """Owe these messages again, and send at once the ones whose message is kept."""
+    done = []
+    for key in keys:
+        with engine.begin() as conn:
+            released = ledger.release(conn, key, wall, wall + RESEND_RETRY_FOR)
+        if released is None:
+            done.append(Resent(key, None))
+            continue
+        sent = send_owed(engine, clients, [key], now=now, wall=wall) if released.stored else {}
+        done.append(Resent(key, released.was, sent.get(key)))
+    return done

@@ -1,30 +1,50 @@
-"""The delivery ledger: exactly-once bookkeeping for every message a job sends.
+"""The delivery ledger: exactly-once bookkeeping for every message the bot sends.
 
-    claim (insert `pending`, unique key)  →  send  →  mark (`sent` / `failed` / `retry`)
+    queued ──take──▶ pending ──send──▶ sent
+       ▲                │
+       └──── retry ◀────┤ Slack plainly did not get it (unreachable, 429, refused)
+                        ├▶ ambiguous   the fate is unknown (timeout after sending, dropped
+                        │              connection, internal_error, HTTP 5xx): never resent
+                        │              automatically; `prm jobs resend KEY` by hand
+                        └▶ failed      refused for good (user_not_found, …)
 
-A second run, a restart or another instance finds the key taken and sends nothing. Only
-a `retry` row (Slack told us plainly that it did not deliver: rate limited past our
-retries, a server error) can be claimed again. A row left `pending` means the process
-died between claim and mark: the message may or may not have gone out, so it is listed
-as ambiguous and never resent blindly.
+A job claims its key straight into `pending` (`claim`); a Slack request handler writes
+`queued` rows in the same transaction as the change they announce (`enqueue`), so a crash
+after the commit still leaves the message owed, and sends them right after. Whoever
+moves a row out of `queued`/`retry` (`take`, a conditional update) is the only sender:
+two instances, a rerun, a restart or a replayed request find the key taken and send
+nothing. The retry worker (bot/jobs/outbox.py) takes due `retry` and `queued` rows.
+
+A row left `pending` means the process died between claim and mark: the message may or
+may not have gone out, so after `AMBIGUOUS_AFTER` it is listed as ambiguous too.
+
+The row keeps the rendered message (`payload`) until it is sent, for retries and resends.
+`attempted_at`, `next_attempt_at` and `give_up_at` are wall-clock instants (a retry waits
+real time even when the bot's business clock is frozen by PRM_AS_OF); `created_at` is the
+instant the message was written for, as jobs count it (caps, weeks, days).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.models import Delivery
+from bot.db import insert_ignore
+from bot.models import Delivery, JobRun
 
 D = Delivery.__table__
 
-PENDING, SENT, FAILED, RETRY = "pending", "sent", "failed", "retry"
+QUEUED, PENDING, SENT, RETRY = "queued", "pending", "sent", "retry"
+AMBIGUOUS, FAILED = "ambiguous", "failed"
 UNDELIVERABLE, HOLDOUT = "undeliverable", "holdout"
+TAKEABLE = (QUEUED, RETRY)
 AMBIGUOUS_AFTER = timedelta(minutes=10)
 
 
@@ -39,6 +59,18 @@ class Entry:
     target: str | None = None
 
 
+@dataclass(frozen=True)
+class Owed:
+    """A row someone has just taken: send its payload, then mark it."""
+
+    id: int
+    key: str
+    kind: str
+    recipient: str
+    attempts: int
+    payload: dict[str, Any] | None
+
+
 @contextmanager
 def _tx(bind: Engine | Connection) -> Iterator[Connection]:
     """One committed write: a transaction of its own on an engine; on a job run's
@@ -50,19 +82,12 @@ def _tx(bind: Engine | Connection) -> Iterator[Connection]:
         yield bind
 
 
-def claim(
-    bind: Engine | Connection,
-    entry: Entry,
-    now: datetime,
-    run_id: int | None,
-    status: str = PENDING,
-) -> int | None:
-    """Take the key for this run; None when someone already has it (sent or sending).
+def _json(payload: dict[str, Any] | None) -> str | None:
+    return None if payload is None else json.dumps(payload, ensure_ascii=False)
 
-    Committed at once, so the claim is visible to every other instance before anything
-    is sent.
-    """
-    values = {
+
+def _row_values(entry: Entry) -> dict[str, Any]:
+    return {
         "key": entry.key,
         "job": entry.job,
         "kind": entry.kind,
@@ -70,25 +95,136 @@ def claim(
         "user_id": entry.user_id,
         "action": entry.action,
         "target": entry.target,
+    }
+
+
+def claim(
+    bind: Engine | Connection,
+    entry: Entry,
+    now: datetime,
+    run_id: int | None,
+    status: str = PENDING,
+    *,
+    payload: dict[str, Any] | None = None,
+    wall: datetime | None = None,
+    give_up_at: datetime | None = None,
+) -> int | None:
+    """Take the key for this run; None when someone already has it (sent or sending).
+
+    Committed at once, so the claim is visible to every other instance before anything
+    is sent. A `retry` row may be claimed again (with the message as rendered now).
+    """
+    values = {
+        **_row_values(entry),
         "status": status,
         "attempts": 0 if status != PENDING else 1,
         "created_at": now,
         "run_id": run_id,
+        "payload": _json(payload) if status == PENDING else None,
+        "attempted_at": wall if status == PENDING else None,
+        "give_up_at": give_up_at,
     }
     try:
         with _tx(bind) as conn:
             return int(conn.execute(insert(D).values(values).returning(D.c.id)).scalar_one())
     except IntegrityError:
         pass
+    if status != PENDING:
+        return None
     # Taken. Only a row marked `retry` may be claimed again, and only by one of us.
     with _tx(bind) as conn:
         row = conn.execute(
             update(D)
             .where(D.c.key == entry.key, D.c.status == RETRY)
-            .values(status=PENDING, attempts=D.c.attempts + 1, run_id=run_id, error=None)
+            .values(
+                status=PENDING,
+                attempts=D.c.attempts + 1,
+                run_id=run_id,
+                error=None,
+                payload=_json(payload),
+                attempted_at=wall,
+                next_attempt_at=None,
+                give_up_at=give_up_at,
+            )
             .returning(D.c.id)
         ).first()
     return int(row[0]) if row else None
+
+
+def enqueue(
+    conn: Connection,
+    entry: Entry,
+    payload: dict[str, Any],
+    now: datetime,
+    wall: datetime,
+    give_up_at: datetime,
+) -> bool:
+    """Owe this message, inside the caller's transaction (with the change it announces).
+
+    False when the key exists already: a replay or a second handler owes nothing more.
+    """
+    stmt = insert_ignore(conn, D, ["key"]).values(
+        **_row_values(entry),
+        status=QUEUED,
+        attempts=0,
+        created_at=now,
+        payload=_json(payload),
+        next_attempt_at=wall,
+        give_up_at=give_up_at,
+    )
+    return bool(conn.execute(stmt).rowcount)
+
+
+def rewrite_unsent(conn: Connection, key: str, payload: dict[str, Any]) -> bool:
+    """Replace the message of a row not sent yet (queued or waiting to retry), so that
+    when it goes out it says what is true by then; False when it is sent or in flight."""
+    return bool(
+        conn.execute(
+            update(D).where(D.c.key == key, D.c.status.in_(TAKEABLE)).values(payload=_json(payload))
+        ).rowcount
+    )
+
+
+def take(bind: Engine | Connection, key: str, wall: datetime) -> Owed | None:
+    """Move one queued or retry row to `pending`; None when someone else has it."""
+    with _tx(bind) as conn:
+        row = conn.execute(
+            update(D)
+            .where(D.c.key == key, D.c.status.in_(TAKEABLE))
+            .values(status=PENDING, attempts=D.c.attempts + 1, attempted_at=wall)
+            .returning(D.c.id, D.c.key, D.c.kind, D.c.recipient, D.c.attempts, D.c.payload)
+        ).first()
+    if row is None:
+        return None
+    payload = json.loads(row.payload) if row.payload else None
+    return Owed(row.id, row.key, row.kind, row.recipient, row.attempts, payload)
+
+
+def due(conn: Connection, wall: datetime, limit: int = 100) -> list[str]:
+    """Keys the retry worker may take now, oldest first."""
+    rows = conn.execute(
+        select(D.c.key)
+        .where(
+            D.c.status.in_(TAKEABLE),
+            D.c.next_attempt_at <= wall,
+            or_(D.c.give_up_at.is_(None), D.c.give_up_at > wall),
+        )
+        .order_by(D.c.next_attempt_at)
+        .limit(limit)
+    )
+    return [r.key for r in rows]
+
+
+def followers(conn: Connection, key: str) -> list[str]:
+    """Owed rows that wait for the message under `key` (its chart `key:chart`, its
+    updates `key:<step>`): once it is sent they can go at once."""
+    pattern = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+    rows = conn.execute(
+        select(D.c.key)
+        .where(D.c.key.like(pattern, escape="\\"), D.c.status.in_(TAKEABLE))
+        .order_by(D.c.id)
+    )
+    return [r.key for r in rows]
 
 
 def mark(
@@ -100,29 +236,93 @@ def mark(
     error: str | None = None,
     channel_id: str | None = None,
     message_ts: str | None = None,
+    next_attempt_at: datetime | None = None,
 ) -> None:
+    """Record the outcome. A sent message's payload is dropped: nothing will resend it."""
+    values: dict[str, Any] = {
+        "status": status,
+        "error": error[:64] if error else None,
+        "channel_id": channel_id,
+        "message_ts": message_ts,
+        "sent_at": now if status == SENT else None,
+        "next_attempt_at": next_attempt_at if status == RETRY else None,
+    }
+    if status == SENT:
+        values["payload"] = None
     with _tx(bind) as conn:
-        conn.execute(
-            update(D)
-            .where(D.c.id == delivery_id)
-            .values(
-                status=status,
-                error=error,
-                channel_id=channel_id,
-                message_ts=message_ts,
-                sent_at=now if status == SENT else None,
+        conn.execute(update(D).where(D.c.id == delivery_id).values(**values))
+
+
+def where_sent(conn: Connection, key: str) -> tuple[str, str] | None:
+    """The (channel, ts) of a sent message: what a later update of it needs."""
+    row = conn.execute(
+        select(D.c.channel_id, D.c.message_ts).where(D.c.key == key, D.c.status == SENT)
+    ).first()
+    if row is None or not row.channel_id:
+        return None
+    return str(row.channel_id), str(row.message_ts or "")
+
+
+def ambiguous(conn: Connection, wall: datetime) -> list[dict]:
+    """Messages that may or may not have reached Slack: marked so, or claimed and never
+    marked by a process that is gone (its run no longer running — see runs.reap — or, for
+    a request handler's send, long ago). Never resent automatically."""
+    J = JobRun.__table__
+    stale = or_(
+        D.c.attempted_at < wall - AMBIGUOUS_AFTER,
+        and_(D.c.attempted_at.is_(None), D.c.created_at < wall - AMBIGUOUS_AFTER),
+    )
+    rows = conn.execute(
+        select(D.c.key, D.c.job, D.c.recipient, D.c.created_at, D.c.attempts, D.c.error)
+        .select_from(D.outerjoin(J, J.c.id == D.c.run_id))
+        .where(
+            or_(
+                D.c.status == AMBIGUOUS,
+                and_(D.c.status == PENDING, or_(J.c.status.is_(None), J.c.status != "running"))
+                & or_(J.c.id.is_not(None), stale),
             )
         )
-
-
-def ambiguous(conn: Connection, now: datetime) -> list[dict]:
-    """Rows claimed long ago and never marked: possibly sent, never resent."""
-    rows = conn.execute(
-        select(D.c.key, D.c.job, D.c.recipient, D.c.created_at, D.c.attempts)
-        .where(and_(D.c.status == PENDING, D.c.created_at < now - AMBIGUOUS_AFTER))
         .order_by(D.c.created_at)
     )
     return [dict(r._mapping) for r in rows]
+
+
+def undelivered(conn: Connection, wall: datetime, limit: int) -> list[dict]:
+    """Messages still owed whose retries ran out of time: resend by hand, or rerun."""
+    rows = conn.execute(
+        select(D.c.key, D.c.recipient, D.c.error, D.c.created_at, D.c.attempts)
+        .where(D.c.status.in_(TAKEABLE), D.c.give_up_at <= wall)
+        .order_by(D.c.created_at.desc())
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+@dataclass(frozen=True)
+class Released:
+    was: str  # the status it had
+    stored: bool  # the message is kept: it can go now; else the job's next run writes it
+
+
+def release(conn: Connection, key: str, wall: datetime, give_up_at: datetime) -> Released | None:
+    """A person asks to send it again: an ambiguous, failed, stuck or given-up row is
+    owed again, due now. None when there is no such row, or it was sent (or never meant to
+    be: holdout, undeliverable)."""
+    row = conn.execute(select(D.c.status, D.c.payload).where(D.c.key == key)).first()
+    if row is None or row.status in (SENT, HOLDOUT, UNDELIVERABLE):
+        return None
+    stored = row.payload is not None
+    conn.execute(
+        update(D)
+        .where(D.c.key == key, D.c.status == row.status)
+        .values(
+            status=RETRY,
+            next_attempt_at=wall if stored else None,
+            give_up_at=give_up_at,
+            error=None,
+        )
+    )
+    return Released(str(row.status), stored)
 
 
 def taken(conn: Connection, job: str, since: datetime) -> dict[str, dict]:

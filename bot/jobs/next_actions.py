@@ -18,7 +18,7 @@ from bot.content.library import tracked_assets
 from bot.i18n import pick_locale, render_message
 from bot.jobs import ledger, recipients
 from bot.jobs.context import JobContext
-from bot.jobs.deliver import PERMANENT_ERRORS, Undeliverable, deliver, slack_error
+from bot.jobs.deliver import PERMANENT_ERRORS, deliver
 from bot.kpi.params import params_from_settings
 from bot.nudges import facts as facts_mod
 from bot.nudges.fatigue import (
@@ -31,6 +31,7 @@ from bot.nudges.fatigue import (
     zone,
 )
 from bot.nudges.rules import choose, load_rules
+from bot.slack_client import slack_error
 from bot.slack_meta import NUDGE_REGISTER_DEAL, NUDGE_REGISTER_LEAD, NUDGE_STOP
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ def run(ctx: JobContext) -> None:
         )
         # Keys already claimed today (any zone's today lies within the last two days).
         taken = ledger.taken(conn, JOB, ctx.now - timedelta(days=2))
-    cache = recipients.known(ctx.engine, [r.slack_user_id for r in people if r.slack_user_id])
+    cache = ctx.known = recipients.known(
+        ctx.engine, [r.slack_user_id for r in people if r.slack_user_id]
+    )
 
     for rep in people:
         ctx.count("reps")
@@ -138,21 +141,8 @@ def run(ctx: JobContext) -> None:
             button=BUTTON_ACTIONS.get(rule.button or ""),
             stop_action=NUDGE_STOP,
         )
-
-        def channel(rep=rep) -> str:
-            if rep.slack_user_id:
-                return recipients.dm_channel(
-                    ctx.engine,
-                    ctx.client,
-                    rep.slack_user_id,
-                    cache.get(rep.slack_user_id),
-                    ctx.writes,
-                )
-            if rep.partner_channel:
-                return rep.partner_channel
-            raise Undeliverable("no_slack_id_or_channel")
-
-        deliver(ctx, entry, message, channel, label=f"{rep.key} · {rule.id}")
+        to = {"user": rep.slack_user_id} if rep.slack_user_id else {"channel": rep.partner_channel}
+        deliver(ctx, entry, message, to, label=f"{rep.key} · {rule.id}")
 
 
 def _links(s, rep_key: str, assets: list[dict]) -> list[dict]:

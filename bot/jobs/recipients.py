@@ -14,8 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.i18n import pick_locale
 from bot.jobs.context import JobContext, RecipientWrites
-from bot.jobs.deliver import slack_error
 from bot.models import SlackRecipient
+from bot.slack_client import slack_error
 
 S = SlackRecipient.__table__
 PROFILE_TTL = timedelta(days=7)

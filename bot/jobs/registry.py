@@ -5,24 +5,20 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.jobs import coaching, deal_expiry, next_actions, recipients, scorecards
-from bot.jobs.context import JobContext
-from bot.jobs.runs import claim_run, finish_run
+from bot.jobs.context import JobContext, wall_clock
+from bot.jobs.runs import claim_run, finish_run, heartbeat, reap
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def wall_clock() -> datetime:
-    """When a run really started and ended (history), unlike `now`, the instant it acts as of."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -30,6 +26,10 @@ class JobDef:
     name: str
     run: Callable[[JobContext], None]
     describe: str
+    # How long the running bot retries a message Slack did not get. A nudge only within
+    # the hour: the next hourly run decides again (quiet hours, caps); the daily and weekly
+    # messages for the rest of a working day.
+    retry_for: timedelta = timedelta(hours=12)
 
     def cron(self, settings: Settings) -> str:
         if self.name == "next-actions":
@@ -44,7 +44,12 @@ class JobDef:
 JOBS: dict[str, JobDef] = {
     j.name: j
     for j in (
-        JobDef("next-actions", next_actions.run, "next-action DMs to partner reps"),
+        JobDef(
+            "next-actions",
+            next_actions.run,
+            "next-action DMs to partner reps",
+            retry_for=timedelta(hours=1),
+        ),
         JobDef("weekly-scorecards", scorecards.run, "weekly scorecards to partner managers"),
         JobDef("coaching-alerts", coaching.run, "coaching alerts to customer success"),
         JobDef("deal-expiry", deal_expiry.run, "deal registration expiry: reminders, lapses"),
@@ -68,16 +73,27 @@ def run_job(
     """
     job = JOBS[name]
     # A dry run may still read from Slack (time zones, locales); it never sends.
-    ctx = JobContext(settings, engine, now, client, dry_run, echo, scheduled=bool(occurrence))
+    ctx = JobContext(
+        settings,
+        engine,
+        now,
+        client,
+        dry_run,
+        echo,
+        scheduled=bool(occurrence),
+        retry_for=job.retry_for,
+    )
     if not dry_run:
+        reap(engine, wall_clock())  # earlier runs killed mid-way: interrupted, not running
         occurrence = occurrence or f"manual:{uuid.uuid4().hex[:12]}"
         ctx.run_id = claim_run(engine, name, occurrence, now, wall_clock())
         if ctx.run_id is None:
             log.info("%s %s already claimed by another instance", name, occurrence)
             return None
     status = "done"
+    alive = heartbeat(engine, ctx.run_id, wall_clock) if ctx.run_id else nullcontext()
     try:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as ledger_db:
+        with alive, engine.connect().execution_options(isolation_level="AUTOCOMMIT") as ledger_db:
             ctx.ledger_db = ledger_db
             try:
                 job.run(ctx)

@@ -1,11 +1,21 @@
 """Job runs: each scheduled occurrence is claimed by one instance (a unique row), and
-every run leaves its summary for `prm jobs history`."""
+every run leaves its summary for `prm jobs history`.
+
+A run says which process runs it (host, pid) and keeps saying it is alive (a heartbeat
+every HEARTBEAT seconds). A run still `running` whose process is gone (same host) or
+whose heartbeat stopped (any host) was killed: `reap` marks it `interrupted`, so history
+never shows it running forever and its in-flight deliveries are listed as ambiguous.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
-from datetime import datetime
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -14,6 +24,13 @@ from sqlalchemy.exc import IntegrityError
 from bot.models import JobRun
 
 R = JobRun.__table__
+RUNNING, INTERRUPTED = "running", "interrupted"
+HEARTBEAT = timedelta(seconds=30)
+SILENT_AFTER = timedelta(minutes=2)  # four missed heartbeats: the process is gone
+
+
+def _host() -> str:
+    return socket.gethostname()[:128]
 
 
 def claim_run(
@@ -30,14 +47,38 @@ def claim_run(
                         occurrence=occurrence,
                         as_of=as_of,
                         started_at=now,
-                        status="running",
-                        host=socket.gethostname()[:128],
+                        status=RUNNING,
+                        host=_host(),
+                        pid=os.getpid(),
+                        heartbeat_at=now,
                     )
                     .returning(R.c.id)
                 ).scalar_one()
             )
     except IntegrityError:
         return None
+
+
+@contextmanager
+def heartbeat(engine: Engine, run_id: int, wall: Callable[[], datetime]) -> Iterator[None]:
+    """While the block runs, the run's row says every HEARTBEAT that it is alive."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT.total_seconds()):
+            try:
+                with engine.begin() as conn:
+                    conn.execute(update(R).where(R.c.id == run_id).values(heartbeat_at=wall()))
+            except Exception:  # the database away for a moment: the next beat will do
+                continue
+
+    thread = threading.Thread(target=beat, name=f"prm-heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def finish_run(
@@ -49,6 +90,41 @@ def finish_run(
             .where(R.c.id == run_id)
             .values(status=status, finished_at=now, summary=json.dumps(summary, sort_keys=True))
         )
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    return True
+
+
+def reap(engine: Engine, wall: datetime) -> int:
+    """Mark the runs whose process died `interrupted`; returns how many."""
+    host = _host()
+    with engine.connect() as conn:
+        running = conn.execute(
+            select(R.c.id, R.c.host, R.c.pid, R.c.heartbeat_at, R.c.started_at).where(
+                R.c.status == RUNNING
+            )
+        ).all()
+    dead = [
+        r.id
+        for r in running
+        if (r.host == host and r.pid and not _alive(r.pid))
+        or (r.heartbeat_at or r.started_at) < wall - SILENT_AFTER
+    ]
+    if dead:
+        with engine.begin() as conn:
+            conn.execute(
+                update(R).where(R.c.id.in_(dead), R.c.status == RUNNING).values(status=INTERRUPTED)
+            )
+    return len(dead)
 
 
 def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ def run(ctx: JobContext) -> None:
     label = f"{year}-W{week:02d}"
     with ctx.engine.connect() as conn:
         people = managers(conn)
-    cache = recipients.known(ctx.engine, people)
+    cache = ctx.known = recipients.known(ctx.engine, people)
     # The week's ledger rows, read once: a rerun skips the managers already served without
     # computing their books or drawing their charts.
     week_start = local_midnight(
@@ -53,27 +53,23 @@ def run(ctx: JobContext) -> None:
         chart = (scorecard_png(steps, windows, title), f"scorecard-{label}.png", title)
         entry = ledger.Entry(key=key, job=JOB, kind="scorecard", recipient=manager)
         if chart_only:
-            _chart_again(ctx, entry, str(message["channel_id"]), chart)
+            _chart_again(ctx, entry, chart)
             continue
         locale = recipients.locale_for(ctx, manager, cache.get(manager))
         deliver(
             ctx,
             entry,
             render_message("scorecard", locale, card=card, params=params),
-            lambda m=manager: recipients.dm_channel(
-                ctx.engine, ctx.client, m, cache.get(m), ctx.writes
-            ),
+            {"user": manager},
             chart=chart,
             label=f"book of {card['report']['cohort_size']}",
         )
 
 
-def _chart_again(
-    ctx: JobContext, entry: ledger.Entry, channel_id: str, chart: tuple[bytes, str, str]
-) -> None:
+def _chart_again(ctx: JobContext, entry: ledger.Entry, chart: tuple[bytes, str, str]) -> None:
     """The message is in the manager's DM already; only its chart is missing."""
     if ctx.dry_run:
         ctx.echo(f"→ {entry.recipient} [chart only] {chart[1]} ({len(chart[0]):,} bytes)")
         ctx.count("would_upload_chart")
         return
-    upload_chart(ctx, entry, channel_id, chart)
+    upload_chart(ctx, entry, chart)

@@ -286,9 +286,9 @@ def test_a_reminded_episode_does_not_hold_back_new_alerts(desk):
 
 
 def test_a_temporary_slack_failure_is_alerted_by_the_next_run(desk):
-    desk.jobs.fake.fail_next("chat.postMessage", "internal_error")  # the first alert
+    desk.jobs.fake.fail_next("chat.postMessage", "service_unavailable")  # the first alert
     summary = desk.run(NOW)
-    assert summary["sent"] == 2 and summary["retry:internal_error"] == 1
+    assert summary["sent"] == 2 and summary["retry:service_unavailable"] == 1
     again = desk.run(NOW + DAY)
     assert again["sent"] == 1
     delivered = [c for c in desk.jobs.fake.calls_to("chat.postMessage")]

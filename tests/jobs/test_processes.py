@@ -35,6 +35,15 @@ def _prm(jobs, *args: str) -> subprocess.Popen:
     )
 
 
+def _runs(jobs) -> list[dict]:
+    from sqlalchemy import select
+
+    from bot.models import JobRun
+
+    with jobs.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(JobRun.__table__))]
+
+
 def per_channel(jobs, method: str = "chat.postMessage") -> Counter:
     return Counter(
         c.params.get("channel") or c.params.get("channel_id") for c in jobs.fake.calls_to(method)
@@ -61,6 +70,10 @@ def test_killed_mid_fan_out_and_rerun_no_rep_gets_two_and_at_most_one_is_lost(jo
     history = _prm(jobs, "jobs", "history")
     out, _ = history.communicate(timeout=60)
     assert "1 ambiguous delivery" in out and pending[0]["key"] in out
+    # The killed run is not "running" forever: its process is gone.
+    assert "interrupted" in out
+    statuses = sorted(r["status"] for r in _runs(jobs))
+    assert statuses == ["done", "interrupted"]
 
 
 def test_two_concurrent_runs_send_each_scorecard_once(jobs):

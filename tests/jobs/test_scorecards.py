@@ -187,9 +187,10 @@ def test_a_permanent_error_for_one_manager_is_recorded_and_the_other_still_gets_
 
 
 def test_a_failed_chart_is_uploaded_by_the_next_run_without_resending_the_message(jobs):
-    jobs.fake.fail_next("files.completeUploadExternal", "internal_error")  # manager A's
+    jobs.fake.fail_next("files.completeUploadExternal", "service_unavailable")  # manager A's
     summary = jobs.run("weekly-scorecards", MONDAY)
-    assert summary["sent"] == 2 and summary["charts"] == 1 and summary["retry:internal_error"] == 1
+    assert summary["sent"] == 2 and summary["charts"] == 1
+    assert summary["chart:retry:service_unavailable"] == 1
     chart_rows = {r["recipient"]: r for r in jobs.ledger() if r["kind"] == "chart"}
     assert chart_rows[MANAGER_A]["status"] == "retry"
 
@@ -206,6 +207,19 @@ def test_a_failed_chart_is_uploaded_by_the_next_run_without_resending_the_messag
     # And now it is done: nothing more.
     third = jobs.run("weekly-scorecards", MONDAY + timedelta(hours=2))
     assert third.get("sent", 0) == 0 and third.get("charts", 0) == 0
+
+
+def test_a_chart_upload_that_may_have_happened_is_never_uploaded_again(jobs):
+    # internal_error: Slack says the file may have been shared anyway.
+    jobs.fake.fail_next("files.completeUploadExternal", "internal_error")  # manager A's
+    summary = jobs.run("weekly-scorecards", MONDAY)
+    assert summary["sent"] == 2 and summary["chart:ambiguous:internal_error"] == 1
+    for hours in (1, 2):
+        again = jobs.run("weekly-scorecards", MONDAY + timedelta(hours=hours))
+        assert again.get("sent", 0) == 0 and again.get("charts", 0) == 0
+    assert len(charts_to(jobs, MANAGER_A)) == 1  # the one attempt, never repeated
+    rows = {(r["recipient"], r["kind"]): r for r in jobs.ledger()}
+    assert rows[(MANAGER_A, "chart")]["status"] == "ambiguous"
 
 
 def test_a_japanese_manager_reads_japanese_an_english_one_english(jobs):

@@ -13,6 +13,7 @@ from bot.handlers import registration
 from bot.handlers.actions.alerts import handle_alert
 from bot.handlers.actions.nudges import handle_register, handle_stop_tips
 from bot.handlers.context import AppContext
+from bot.handlers.errors import guarded
 from bot.handlers.events.home import publish_home
 from bot.kpi.periods import PeriodError, parse_period
 from bot.slack_meta import (
@@ -32,15 +33,15 @@ from bot.slack_meta import (
 
 def register(app: App, ctx: AppContext) -> None:
     for period in HOME_PERIODS:
-        app.action(HOME_PERIOD + period)(partial(handle_home_period, ctx))
-    app.action(NUDGE_STOP)(partial(handle_stop_tips, ctx))
+        app.action(HOME_PERIOD + period)(guarded(ctx, partial(handle_home_period, ctx)))
+    app.action(NUDGE_STOP)(guarded(ctx, partial(handle_stop_tips, ctx)))
     for action_id in (NUDGE_REGISTER_LEAD, NUDGE_REGISTER_DEAL):
-        app.action(action_id)(partial(handle_register, ctx))
-    app.action(REG_APPROVE)(partial(registration.handle_approve, ctx))
-    app.action(REG_REJECT)(partial(registration.handle_reject_open, ctx))
-    app.action(REG_WON)(partial(registration.handle_won, ctx))
+        app.action(action_id)(guarded(ctx, partial(handle_register, ctx)))
+    app.action(REG_APPROVE)(guarded(ctx, partial(registration.handle_approve, ctx)))
+    app.action(REG_REJECT)(guarded(ctx, partial(registration.handle_reject_open, ctx)))
+    app.action(REG_WON)(guarded(ctx, partial(registration.handle_won, ctx)))
     for action_id in (ALERT_ACK, ALERT_SNOOZE):
-        app.action(action_id)(partial(handle_alert, ctx))
+        app.action(action_id)(guarded(ctx, partial(handle_alert, ctx)))
     # Link buttons open their URL in the browser; Slack still reports the click.
     app.action(re.compile("^" + re.escape(LINK_PREFIX)))(lambda ack: ack())
 

@@ -8,8 +8,9 @@ from slack_bolt import App
 
 from bot.handlers.commands.prm import handle_prm
 from bot.handlers.context import AppContext
+from bot.handlers.errors import guarded
 from bot.slack_meta import COMMAND
 
 
 def register(app: App, ctx: AppContext) -> None:
-    app.command(COMMAND)(partial(handle_prm, ctx))
+    app.command(COMMAND)(guarded(ctx, partial(handle_prm, ctx)))

@@ -6,11 +6,13 @@ import logging
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import replies
+from bot.db import unavailable
 from bot.handlers.context import AppContext
 from bot.kpi.periods import Period
+from bot.slack_client import slack_error
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,16 @@ def handle_app_home_opened(ctx: AppContext, event: dict[str, Any], client: WebCl
 def publish_home(
     ctx: AppContext, client: WebClient, user_id: str, period: Period | None = None
 ) -> None:
-    viewer, locale = ctx.who(client, user_id)
-    with ctx.engine.connect() as conn:
-        view = replies.home_view(conn, ctx.settings, ctx.clock(), viewer, locale, period)
+    try:
+        viewer, locale = ctx.who(client, user_id)
+        with ctx.engine.connect() as conn:
+            view = replies.home_view(conn, ctx.settings, ctx.clock(), viewer, locale, period)
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        log.warning("App Home for %s: database unavailable (%s)", user_id, type(exc).__name__)
+        view = replies.unavailable_home(ctx.locales.locale_for(client, user_id, None))
     try:
         client.views_publish(user_id=user_id, view=view)
-    except SlackApiError as exc:
-        log.error("views.publish for %s failed: %s", user_id, exc.response.get("error"))
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.error("views.publish for %s failed: %s", user_id, slack_error(exc))

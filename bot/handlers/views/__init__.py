@@ -8,9 +8,10 @@ from slack_bolt import App
 
 from bot.handlers import registration
 from bot.handlers.context import AppContext
+from bot.handlers.errors import guarded
 from bot.slack_meta import REGISTER_VIEW, REJECT_VIEW
 
 
 def register(app: App, ctx: AppContext) -> None:
-    app.view(REGISTER_VIEW)(partial(registration.handle_register_submit, ctx))
-    app.view(REJECT_VIEW)(partial(registration.handle_reject_submit, ctx))
+    app.view(REGISTER_VIEW)(guarded(ctx, partial(registration.handle_register_submit, ctx)))
+    app.view(REJECT_VIEW)(guarded(ctx, partial(registration.handle_reject_submit, ctx)))

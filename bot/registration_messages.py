@@ -1,0 +1,155 @@
+"""What the bot tells people about a registration, owed in the ledger with the change.
+
+The rep's receipt, the approval card in the partner manager's DM, the decision notice to
+the rep, and the card kept true (updated in place) as the deal moves on. Each `on_…`
+runs inside the caller's transaction — the one that stores the registration or moves
+it — and returns the ledger keys it owed, for the caller to send once it has committed
+(bot/jobs/outbox.py). So a restart or a Slack outage right after a submit leaves the
+card owed, never lost; and a replayed submit or click owes nothing twice (unique keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from bot import registrations as regs
+from bot.access import resolve_viewer
+from bot.i18n import render_message
+from bot.jobs import ledger
+from bot.jobs.deliver import post_payload, update_payload
+from bot.render.blocks import Rendered
+from bot.slack_meta import REG_APPROVE, REG_REJECT, REG_WON
+
+JOB = "registration"  # the ledger's `job` column: who owes these messages
+RETRY_FOR = timedelta(days=3)  # a card or notice is worth sending late; after that, by hand
+IDS = {"approve": REG_APPROVE, "reject": REG_REJECT, "won": REG_WON}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who reads the messages about one registration, in which language (worked out
+    before the transaction: it may ask Slack), and in which workspace."""
+
+    manager: str | None
+    manager_locale: str
+    rep: str | None
+    rep_locale: str
+    team: str | None
+    admins: frozenset[str]
+    tz: ZoneInfo
+
+
+def card_key(reg_id: int) -> str:
+    return f"{JOB}:{reg_id}:card"
+
+
+def render(view: str, reg: dict, locale: str, tz: ZoneInfo) -> Rendered:
+    return render_message("registration", locale, view=view, reg=reg, ids=IDS, tz=tz)
+
+
+def _owe(
+    conn: Connection,
+    key: str,
+    kind: str,
+    reg: dict,
+    recipient: str | None,
+    payload: dict,
+    now: datetime,
+    wall: datetime,
+) -> list[str]:
+    entry = ledger.Entry(
+        key=key, job=JOB, kind=kind, recipient=recipient or reg["rep_key"], user_id=reg["user_id"]
+    )
+    return [key] if ledger.enqueue(conn, entry, payload, now, wall, wall + RETRY_FOR) else []
+
+
+def _to(slack_id: str | None, why: str) -> dict[str, str]:
+    return {"user": slack_id} if slack_id else {"why": why}
+
+
+def _card(conn: Connection, reg_id: int, audience: Audience) -> dict:
+    """The registration as its card shows it: to the manager, whose book decides whether
+    a conflicting partner may be named."""
+    viewer = resolve_viewer(conn, audience.manager, audience.admins) if audience.manager else None
+    return regs.card(conn, reg_id, shown_to=viewer)
+
+
+def on_registered(
+    conn: Connection, reg_id: int, audience: Audience, now: datetime, wall: datetime
+) -> list[str]:
+    """The rep's receipt; for a deal, the approval card (undeliverable, and so listed in
+    `prm jobs history`, when the partner has no manager)."""
+    reg = regs.card(conn, reg_id)
+    receipt = render("confirm", reg, audience.rep_locale, audience.tz)
+    keys = _owe(
+        conn,
+        f"{JOB}:{reg_id}:receipt",
+        "receipt",
+        reg,
+        audience.rep,
+        post_payload(receipt, _to(audience.rep, "no_slack_id"), audience.team),
+        now,
+        wall,
+    )
+    if reg["kind"] == "deal":
+        card = render("card", _card(conn, reg_id, audience), audience.manager_locale, audience.tz)
+        keys += _owe(
+            conn,
+            card_key(reg_id),
+            "card",
+            reg,
+            audience.manager,
+            post_payload(card, _to(audience.manager, "no_manager"), audience.team),
+            now,
+            wall,
+        )
+    return keys
+
+
+def on_moved(
+    conn: Connection,
+    reg_id: int,
+    audience: Audience,
+    now: datetime,
+    wall: datetime,
+    *,
+    tell_rep: bool,
+) -> list[str]:
+    """After a move (approved, rejected, won, expired): the card says so, and the rep is
+    told of a decision. A card not sent yet is rewritten before it goes (no update of a
+    message that is not there); a sent one is updated in place."""
+    reg = _card(conn, reg_id, audience)
+    keys: list[str] = []
+    if audience.manager:
+        card = render("card", reg, audience.manager_locale, audience.tz)
+        fresh = post_payload(card, _to(audience.manager, "no_manager"), audience.team)
+        if not ledger.rewrite_unsent(conn, card_key(reg_id), fresh):
+            keys += _owe(
+                conn,
+                f"{card_key(reg_id)}:{reg['status']}",
+                "card_update",
+                reg,
+                audience.manager,
+                update_payload(card, card_key(reg_id), audience.team),
+                now,
+                wall,
+            )
+        else:
+            keys.append(card_key(reg_id))
+    if tell_rep:
+        notice = render("decided", reg, audience.rep_locale, audience.tz)
+        keys += _owe(
+            conn,
+            f"{JOB}:{reg_id}:decided",
+            "decision",
+            reg,
+            audience.rep,
+            post_payload(notice, _to(audience.rep, "no_slack_id"), audience.team),
+            now,
+            wall,
+        )
+    return keys
