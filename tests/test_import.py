@@ -129,7 +129,16 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+# The clock of every import here ("more than a day in the future" is measured from it).
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+KNOWN_TYPES = (
+    "user.login, content.downloaded, training.completed, lead.registered, deal.registered, "
+    "deal.won, deal.approved, deal.rejected"
+)
+
+
 def run(engine: Engine, kind: str, path: Path, tz: ZoneInfo = UTC_ZONE, **kw) -> ImportReport:
+    kw.setdefault("now", NOW)
     return import_path(engine, kind, path, tz, **kw)
 
 
@@ -225,7 +234,7 @@ REJECTIONS = [
     ("user-of-another-partner", "x,2026-04-01T00:00:00Z,user.login,acme,globex-a,,",
      "user 'globex-a' belongs to partner 'globex', not 'acme'"),
     ("unknown-event-type", "x,2026-04-01T00:00:00Z,deal.lost,acme,acme-a,D-1,",
-     "unknown event type 'deal.lost'"),
+     f"unknown event type 'deal.lost' (expected one of {KNOWN_TYPES})"),
     ("time-without-offset", "x,2026-04-01T09:30:00,user.login,acme,acme-a,,",
      "occurred_at: time without offset: '2026-04-01T09:30:00'"),
     ("plain-date-is-not-an-event-time", "x,2026-04-01,user.login,acme,acme-a,,",
@@ -253,7 +262,7 @@ REJECTIONS = [
     ("amount-nan", "x,2026-04-01T00:00:00Z,deal.won,acme,acme-a,D-1,NaN",
      "bad amount 'NaN' (not a number)"),
     ("amount-too-large", "x,2026-04-01T00:00:00Z,deal.won,acme,acme-a,D-1,1e30",
-     "bad amount '1e30' (out of range)"),
+     "bad amount '1e30' (out of range: at most 16 digits before the decimal point)"),
     ("event-id-too-long", f"{'e' * 129},2026-04-01T00:00:00Z,user.login,acme,acme-a,,",
      "field 'event_id' too long (129 characters, at most 128)"),
     ("too-many-fields", "x,2026-04-01T00:00:00Z,user.login,acme,acme-a,,,extra",
@@ -344,7 +353,8 @@ def test_not_utf8_row_is_rejected_alone(engine: Engine, world: Store, tmp_path):
         + (GOOD_AFTER + "\n").encode()
     )
     report = run(engine, "events", path)
-    assert report.rejections == [(3, "not valid UTF-8")]
+    [(line, reason)] = report.rejections
+    assert (line, reason.split(";")[0]) == (3, "not valid UTF-8")
     assert set(events(engine)) == {"g1", "g2"}
 
 
@@ -361,22 +371,37 @@ def test_duplicate_event_ids_in_one_file_and_on_reimport(engine: Engine, world: 
     )
     path = write(tmp_path, "events.csv", text)
     first = run(engine, "events", path)
-    assert counts(first) == (4, 2, 0, 1, 1)
+    # The same event_id with other values is not silently dropped: it is rejected, naming
+    # the line that was stored (the first occurrence wins).
+    repeated = (
+        4,
+        "event_id 'd1' already appears on line 2 with different values "
+        "(occurred_at, user_key, object_key)",
+    )
+    assert first.rejections == [repeated, (5, "unknown user 'nobody'")]
+    assert counts(first) == (4, 2, 0, 0, 2)
     stored = events(engine)
     assert set(stored) == {"d1", "d2"}
-    assert stored["d1"][3:5] == ("acme-a", "L-1")  # the first occurrence wins
+    assert stored["d1"][3:5] == ("acme-a", "L-1")
 
     again = run(engine, "events", path)
-    assert counts(again) == (4, 0, 0, 3, 1)  # nothing stored twice
+    assert counts(again) == (4, 0, 0, 2, 2)  # nothing stored twice, the same rows rejected
+    assert again.rejections == first.rejections
     assert count(engine, Event) == 2
     assert events(engine) == stored
 
 
 def test_duplicates_across_batches(engine: Engine, world: Store, tmp_path):
-    rows = [f"b{i % 3},2026-04-01T00:00:0{i}Z,user.login,acme,acme-a,," for i in range(7)]
+    # b0, b1, b2 at seconds 0, 1, 2, then the same three again (seconds 0, 1, 2: identical
+    # duplicates), then b1 at second 6: another value, in a later batch than the first b1.
+    rows = [f"b{i % 3},2026-04-01T00:00:0{i % 3}Z,user.login,acme,acme-a,," for i in range(6)]
+    rows.append("b1,2026-04-01T00:00:06Z,user.login,acme,acme-a,,")  # line 8
     path = write(tmp_path, "events.csv", csv_text(EVENT_HEADER, *rows))
     report = run(engine, "events", path, batch_size=2)
-    assert counts(report) == (7, 3, 0, 4, 0)
+    assert counts(report) == (7, 3, 0, 3, 1)
+    assert report.rejections == [
+        (8, "event_id 'b1' already appears on line 3 with different values (occurred_at)")
+    ]
     assert events(engine)["b1"][0] == utc(2026, 4, 1, 0, 0, 1)
 
 
@@ -554,11 +579,12 @@ def test_columns_a_file_lacks_are_left_alone(engine: Engine, tmp_path):
     assert partners(engine)["acme"] == ("Acme", None, None, "U1", None)
 
 
-def test_same_key_twice_in_one_file_last_row_wins(engine: Engine, world: Store, tmp_path):
+def test_same_key_twice_in_one_file_the_first_row_wins(engine: Engine, world: Store, tmp_path):
     text = csv_text(USER_HEADER, "new,acme,First,f@x,,,", "new,acme,Second,,,,en")
     report = run(engine, "users", write(tmp_path, "u.csv", text))
-    assert counts(report) == (2, 1, 1, 0, 0)
-    assert users(engine)["new"] == ("acme", "Second", None, None, None, "en")
+    assert report.rejections == [(3, "key 'new' already appears on line 2")]
+    assert counts(report) == (2, 1, 0, 0, 1)
+    assert users(engine)["new"] == ("acme", "First", "f@x", None, None, None)
 
 
 def test_a_user_cannot_move_to_another_partner(engine: Engine, world: Store, tmp_path):
@@ -841,7 +867,7 @@ def test_cli_prints_rejections_then_summary_and_exits_1(cli, engine: Engine, wor
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "line 8: unknown partner 'acme2'",
-        "line 10: unknown event type 'deal.lost'",
+        f"line 10: unknown event type 'deal.lost' (expected one of {KNOWN_TYPES})",
         "events.csv: read 10, inserted 7, updated 0, duplicates 1, rejected 2",
     ]
     assert result.stderr == ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +12,7 @@ from bot.timeutil import (
     TimeParseError,
     days_before,
     months_before,
+    parse_date,
     parse_instant,
     parse_user_instant,
     to_local_iso,
@@ -128,3 +129,72 @@ def test_the_default_as_of_rounds_up_so_a_moment_ago_is_counted():
     assert next_whole_second(moment) == datetime(2026, 11, 1, 9, 0, 1, tzinfo=UTC)
     whole = datetime(2026, 11, 1, 9, 0, 0, tzinfo=UTC)
     assert next_whole_second(whole) == whole
+
+
+# -- times that parse but overflow: "out of range", never an OverflowError ------------------
+
+OUT_OF_RANGE = [
+    "9999-12-31T23:00:00-14:00",  # parses; past the year 9999 in UTC
+    "0001-01-01T00:00:00+01:00",  # parses; before the year 1 in UTC
+    "0001-01-01T00:00:00Z",
+    "1899-12-31T23:59:59Z",
+    "3000-01-01T00:00:00+09:00",
+]
+
+
+@pytest.mark.parametrize("text", OUT_OF_RANGE)
+def test_times_out_of_range_say_so(text: str) -> None:
+    reason = f"out of range: {text!r} (use a time in the years 1900 to 2999)"
+    with pytest.raises(TimeParseError) as caught:
+        parse_instant(text, TOKYO, allow_date=False)
+    assert str(caught.value) == reason
+    with pytest.raises(TimeParseError) as caught:
+        parse_user_instant(text, NY)
+    assert str(caught.value) == reason
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "9999-12-31", "1899-12-31", "3000-01-01"])
+def test_plain_dates_out_of_range_say_so(text: str) -> None:
+    """Midnight of 0001-01-01 in Tokyo, or of 9999-12-31 in New York, is not an instant."""
+    for tz in (TOKYO, NY):
+        with pytest.raises(TimeParseError, match=r"^out of range: "):
+            parse_instant(text, tz, allow_date=True)
+        with pytest.raises(TimeParseError, match=r"^out of range: "):
+            parse_user_instant(text, tz)
+    with pytest.raises(TimeParseError, match=r"use a date in the years 1900 to 2999"):
+        parse_date(text)
+
+
+def test_the_range_is_the_years_as_written() -> None:
+    assert parse_instant("1900-01-01", TOKYO, allow_date=True) == utc(1899, 12, 31, 15)
+    assert parse_instant("2999-12-31T23:00:00-12:00", TOKYO, allow_date=False) == utc(
+        3000, 1, 1, 11
+    )
+    assert parse_user_instant("2999-12-31T23:59", NY) == utc(3000, 1, 1, 4, 59)
+    assert parse_date("2999-12-31") == date(2999, 12, 31)
+    with pytest.raises(TimeParseError, match=r"^unparseable date: '2026-02-30'$"):
+        parse_date("2026-02-30")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("kpi", "--as-of", "9999-12-31T23:00:00-14:00"),
+        ("kpi", "--as-of", "0001-01-01T00:00:00+01:00"),
+        ("kpi", "--as-of", "0001-01-03"),  # was: OverflowError in the period arithmetic
+        ("kpi", "--from", "0001-01-01", "--to", "2026-01-01"),
+        ("kpi", "--to", "9999-12-31"),
+        ("kpi", "--signed-from", "0001-01-01"),
+        ("kpi", "--signed-to", "9999-12-31T23:00:00-14:00"),
+        ("jobs", "run", "next-actions", "--dry-run", "--as-of", "9999-12-31T23:00:00-14:00"),
+        ("demo", "generate", "--out", "files", "--end", "0001-01-01T00:00:00+01:00"),
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_cli_instants_out_of_range_are_one_line(cli, args: tuple[str, ...]) -> None:
+    result = cli(*args, env={"PRM_TIMEZONE": "Asia/Tokyo"})
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    [line] = result.stderr.strip().splitlines()
+    flag = next(a for a in args if a.startswith("--") and a != "--dry-run" and a != "--out")
+    assert line.startswith(f"error: {flag}: out of range: "), line

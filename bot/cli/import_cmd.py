@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.common import engine, err_console, fail, settings
 from bot.importer import KINDS, ImportFileError, import_path
+from bot.importer.readers import check_encoding
 from bot.importer.run import ProgressHook, check_file, check_kind
 
 # Below this a file imports in well under a second; a bar would only flicker.
@@ -62,10 +64,22 @@ def _progress_bar(path: Path) -> Iterator[ProgressHook | None]:
         yield advance
 
 
+def wall_clock() -> datetime:
+    """The real clock: events dated more than a day after it are refused. (Not PRM_AS_OF,
+    which freezes the bot's view of time, not the calendar the data was made in.)"""
+    return datetime.now(UTC)
+
+
 def import_file(
     kind: str = typer.Argument(..., help=f"What the file holds: {', '.join(KINDS)}."),
     file: Path = typer.Argument(
         ..., help="CSV with a header row, or JSON Lines (.jsonl / .ndjson)."
+    ),
+    encoding: str | None = typer.Option(
+        None,
+        "--encoding",
+        help="The file's encoding, any Python codec (cp932 for Shift-JIS from Excel, "
+        "euc_jp, utf-16 …). Default: UTF-8, with or without a BOM.",
     ),
 ) -> None:
     """Import partners, users, assets or events from CSV or JSON Lines.
@@ -76,6 +90,7 @@ def import_file(
     try:
         check_kind(kind)
         check_file(file)
+        check_encoding(encoding)
     except ImportFileError as exc:
         fail(str(exc))
     cfg = settings()
@@ -94,6 +109,8 @@ def import_file(
                 batch_size=cfg.import_batch_size,
                 on_reject=print_rejection,
                 progress=progress,
+                encoding=encoding,
+                now=wall_clock(),
             )
     except ImportFileError as exc:
         fail(str(exc))

@@ -1,8 +1,10 @@
 """Batched writes: one transaction per batch, one statement per batch and table.
 
-Events are inserted with `INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id` on both
-SQLite and PostgreSQL: the database, not a pre-check, decides what is new, so the counts
-are exact and two imports of the same file running at once store each event once.
+Events are inserted with `INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id`
+on both SQLite and PostgreSQL: the database, not a pre-check, decides what is new, so the
+counts are exact and two imports of the same file running at once store each event once.
+The rows it did not insert are read back and compared: the same values make a duplicate,
+other values a rejection naming the first line (see `EventWriter`).
 
 - PostgreSQL: the batch is `COPY`ed into a session-private temporary table (emptied at
   commit), then `INSERT INTO event SELECT … FROM it ON CONFLICT DO NOTHING RETURNING`.
@@ -27,9 +29,13 @@ only the offending rows are rejected and the rest are stored.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
@@ -78,6 +84,16 @@ _PG_STAGE = Table(
 )
 _event_values = itemgetter(*EVENT_COLUMNS)
 _PG_COPY = f"COPY {_PG_STAGE.name} (line, {', '.join(EVENT_COLUMNS)}) FROM STDIN"
+_compared_values = itemgetter(
+    "occurred_at", "type", "partner_id", "user_id", "object_key", "amount"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_STORED_SQL = (
+    "SELECT event_id, id, occurred_at, type, partner_id, user_id, object_key, amount "
+    "FROM event WHERE event_id {}"
+)
+_NEW_SQL = "SELECT id, event_id FROM event WHERE id {}"
 
 
 @dataclass
@@ -139,17 +155,56 @@ def _db_reason(exc: Exception) -> str:
     return f"refused by the database: {first}"
 
 
+def on_line(line: int) -> str:
+    """Where an earlier row is, in a file's reasons: `on line 3`."""
+    return f"on line {line}"
+
+
+Where = Callable[[int], str]
+
+# The exchange-format names of the columns two events with one event_id are compared on,
+# in the order of `EventWriter._values` and of the stored columns read back.
+_COMPARED = ("occurred_at", "type", "partner_key", "user_key", "object_key", "amount")
+
+
+def _same_amount(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    # SQLite keeps Numeric as a double: compare as the store can, not digit by digit.
+    return bool(Decimal(str(a)) == Decimal(str(b)) or float(a) == float(b))
+
+
+def differences(first: tuple[Any, ...], second: tuple[Any, ...]) -> list[str]:
+    """The exchange-format names of the fields in which two events' values differ."""
+    changed = [name for name, a, b in zip(_COMPARED[:-1], first, second, strict=False) if a != b]
+    if not _same_amount(first[-1], second[-1]):
+        changed.append("amount")
+    return changed
+
+
 class EventWriter:
     """Inserts events, skipping any `event_id` already stored; counts from RETURNING.
 
-    With `track=True` RETURNING gives the new rows' `event_id`s instead of their ids, so that
-    `Written.inserted_lines` can name them (the first line of each, as the first one wins).
+    An `event_id` repeated with the very same values (within the batch, the file, or already
+    stored) is a duplicate. With other values it is rejected: `event_id 'e1' already appears
+    on line 2 with different values (amount)` when the first one came earlier in this import
+    (the writer remembers which line stored each new row: two arrays, 16 bytes per event),
+    else `… is already stored with different values (…)`.
+
+    A batch of new events costs nothing more than its insert: RETURNING gives their ids,
+    which the database hands out in the order the rows are inserted, i.e. in line order
+    (SQLite inserts the VALUES rows in order; PostgreSQL's INSERT … SELECT is ORDER BY line).
+    Only a batch with rows the database did not insert reads anything back.
     """
 
-    def __init__(self, conn: Connection, *, track: bool = False) -> None:
+    def __init__(self, conn: Connection, *, track: bool = False, where: Where = on_line) -> None:
         self.conn = conn
         self.track = track
+        self.where = where
+        self._new_ids = array("q")  # ids this writer stored, ascending …
+        self._new_lines = array("q")  # … and the line (or index) each came from
         table = _TABLES["events"]
+        self._micros = conn.dialect.name == "sqlite"
         insert = dialect_insert(conn)
         self.staged = conn.dialect.name == "postgresql"
         if self.staged:
@@ -162,11 +217,11 @@ class EventWriter:
         else:
             stmt = insert(table)
         self.stmt = stmt.on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(
-            table.c.event_id if track else table.c.id
+            table.c.id
         )
 
-    def _insert(self, batch: Batch) -> list[Any]:
-        """Inside the caller's transaction: store the batch; RETURNING's value per new row."""
+    def _insert(self, batch: Batch) -> list[int]:
+        """Inside the caller's transaction: store the batch; the ids of the new rows."""
         if not self.staged:
             return list(self.conn.execute(self.stmt, [record for _, record in batch]).scalars())
         import psycopg  # only PostgreSQL stages batches; SQLite users never load the driver
@@ -181,15 +236,151 @@ class EventWriter:
             raise DataError(_PG_COPY, None, exc) from exc
         return list(self.conn.execute(self.stmt).scalars())
 
+    def _values(self, record: Record) -> tuple[Any, ...]:
+        """A record's compared values, as the database stores them (see `_stored`)."""
+        values = _compared_values(record)
+        if self._micros:  # SQLite: bot.db.UTCDateTime stores microseconds since 1970
+            return ((values[0] - _EPOCH) // _MICROSECOND, *values[1:])
+        return values
+
+    def _select_in(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        """`sql` (ending in `WHERE column {}`) for `values`, straight through the driver.
+
+        This runs for every duplicate of a re-import, where SQLAlchemy's per-parameter and
+        per-row work would triple its cost.
+        """
+        rows: list[tuple[Any, ...]] = []
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for chunk in _chunks(values):
+                if self.staged:  # psycopg: one array parameter
+                    cursor.execute(sql.format("= ANY(%s)"), (chunk,))
+                else:
+                    cursor.execute(sql.format(f"IN ({','.join('?' * len(chunk))})"), chunk)
+                rows += cursor.fetchall()
+        finally:
+            cursor.close()
+        return rows
+
+    def _first_line(self, event_row_id: int) -> int | None:
+        """The line that stored row `event_row_id` in this import, or None (stored before)."""
+        at = bisect_left(self._new_ids, event_row_id)
+        if at < len(self._new_ids) and self._new_ids[at] == event_row_id:
+            return self._new_lines[at]
+        return None
+
+    def _classify(self, batch: Batch, new: list[int]) -> tuple[Written, list[tuple[int, int]]]:
+        """Inside the transaction: what became of each row; `(id, line)` of the new rows."""
+        done = Written()
+        if len(new) == len(batch):  # all new: no event_id repeated, nothing to read back
+            done.inserted = len(new)
+            lines = [line for line, _ in batch]
+            if self.track:
+                done.inserted_lines = lines
+            return done, list(zip(sorted(new), lines, strict=True))
+        ids = {event_id: id_ for id_, event_id in self._select_in(_NEW_SQL, new)}
+        # Positions in the batch, not tuples: a re-import runs this for every row.
+        first: dict[str, int] = {}
+        conflicts: list[int] = []
+        stored = []
+        for at, (line, record) in enumerate(batch):
+            event_id = record["event_id"]
+            id_ = ids.get(event_id)
+            earlier = first.setdefault(event_id, at)
+            if earlier != at:
+                if id_ is None:  # the first one was stored before: compare with the store
+                    conflicts.append(at)
+                else:  # the first one is new, in this batch
+                    first_line, first_record = batch[earlier]
+                    self._repeat(done, line, record, self._values(first_record), None, first_line)
+                continue
+            if id_ is None:
+                conflicts.append(at)
+                continue
+            done.inserted += 1
+            stored.append((id_, line))
+            if self.track:
+                done.inserted_lines.append(line)
+        if conflicts:
+            wanted = [batch[at][1]["event_id"] for at in conflicts]
+            rows = {row[0]: row for row in self._select_in(_STORED_SQL, wanted)}
+            same = self._same_as_stored
+            # The first line of this batch holding the stored values: a later different one
+            # is named after it, as on the import that stored them (re-runs say the same).
+            echoed: dict[str, int] = {}
+            for at in conflicts:
+                line, record = batch[at]
+                event_id = record["event_id"]
+                row = rows.get(event_id)
+                if row is None or same(row, record):  # (None: a row deleted meanwhile)
+                    done.duplicates += 1
+                    echoed.setdefault(event_id, line)
+                else:
+                    self._repeat(done, line, record, tuple(row[2:]), row[1], echoed.get(event_id))
+        return done, stored
+
+    def _same_as_stored(self, row: Any, record: Record) -> bool:
+        """Whether a `_STORED_SQL` row holds `record`'s values (without building tuples)."""
+        occurred = record["occurred_at"]
+        if self._micros:
+            occurred = (occurred - _EPOCH) // _MICROSECOND
+        amount = record["amount"]
+        return (
+            row[2] == occurred
+            and row[3] == record["type"]
+            and row[4] == record["partner_id"]
+            and row[5] == record["user_id"]
+            and row[6] == record["object_key"]
+            and (row[7] == amount or _same_amount(row[7], amount))
+        )
+
+    def _repeat(
+        self,
+        done: Written,
+        line: int,
+        record: Record,
+        first: tuple[Any, ...],
+        first_id: int | None,
+        first_line: int | None = None,
+    ) -> None:
+        """Count `record` as a duplicate of `first` (the values of the stored row `first_id`,
+        or of the row on `first_line`), or refuse it if they differ, naming `first_line`, else
+        the line that stored `first_id` in this import, else the store."""
+        values = self._values(record)
+        changed = [] if first == values else differences(first, values)
+        if not changed:
+            done.duplicates += 1
+            return
+        if first_line is None and first_id is not None:
+            first_line = self._first_line(first_id)
+        event_id = record["event_id"]
+        what = f"with different values ({', '.join(changed)})"
+        if first_line is None:
+            reason = f"event_id {event_id!r} is already stored {what}"
+        else:
+            reason = f"event_id {event_id!r} already appears {self.where(first_line)} {what}"
+        done.refused.append((line, reason))
+
+    def _remember(self, stored: list[tuple[int, int]]) -> None:
+        """Keep `(id, line)` of the rows this batch stored, for `_first_line`."""
+        stored.sort()
+        ids, lines = self._new_ids, self._new_lines
+        if not ids or not stored or stored[0][0] > ids[-1]:  # always, within one session
+            ids.extend(id_ for id_, _ in stored)
+            lines.extend(line for _, line in stored)
+            return
+        for id_, line in stored:  # pragma: no cover - ids only grow
+            at = bisect_left(ids, id_)
+            ids.insert(at, id_)
+            lines.insert(at, line)
+
     def write(self, batch: Batch) -> Written:
         try:
             with self.conn.begin():
-                new = self._insert(batch)
+                done, stored = self._classify(batch, self._insert(batch))
         except (IntegrityError, DataError):
             return self._row_by_row(batch)
-        done = Written(inserted=len(new), duplicates=len(batch) - len(new))
-        if self.track:
-            done.inserted_lines = _first_lines(batch, set(new))
+        self._remember(stored)
         return done
 
     def _row_by_row(self, batch: Batch) -> Written:
@@ -197,26 +388,16 @@ class EventWriter:
         for line, record in batch:
             try:
                 with self.conn.begin():
-                    inserted = len(self._insert([(line, record)]))
+                    one, stored = self._classify([(line, record)], self._insert([(line, record)]))
             except (IntegrityError, DataError) as exc:
                 done.refused.append((line, _db_reason(exc)))
                 continue
-            done.inserted += inserted
-            done.duplicates += 1 - inserted
-            if inserted and self.track:
-                done.inserted_lines.append(line)
+            self._remember(stored)
+            done.inserted += one.inserted
+            done.duplicates += one.duplicates
+            done.refused += one.refused
+            done.inserted_lines += one.inserted_lines
         return done
-
-
-def _first_lines(batch: Batch, new_event_ids: set[str]) -> list[int]:
-    """The line of the first record of each new `event_id` (a later one was a duplicate)."""
-    lines: list[int] = []
-    for line, record in batch:
-        event_id = record["event_id"]
-        if event_id in new_event_ids:
-            lines.append(line)
-            new_event_ids.discard(event_id)
-    return lines
 
 
 class EntityWriter:
@@ -321,10 +502,13 @@ class EntityWriter:
 Writer = EventWriter | EntityWriter
 
 
-def make_writer(conn: Connection, kind: str, *, track: bool = False) -> Writer:
-    """`track=True`: fill `Written.inserted_lines` (see `Written`)."""
+def make_writer(
+    conn: Connection, kind: str, *, track: bool = False, where: Where = on_line
+) -> Writer:
+    """`track=True`: fill `Written.inserted_lines` (see `Written`). `where(n)` names the
+    position of an earlier row in a reason (`on line 3`; the API says `at index 2 …`)."""
     if kind == "events":
-        return EventWriter(conn, track=track)
+        return EventWriter(conn, track=track, where=where)
     return EntityWriter(conn, kind, track=track)
 
 

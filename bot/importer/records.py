@@ -8,12 +8,16 @@ rejection reasons, first `event_id` wins, upserts touch only the keys an item ca
 
 The caller bounds the number of items (the API allows 10,000), so everything happens on the
 calling thread and one connection; batches of `batch_size` are committed one by one.
+
+Where a file's reason says `on line 3`, an item's says `at index 2 of this request` (a key
+or event_id repeated within one request).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -24,7 +28,7 @@ from bot.importer.kinds import KINDS
 from bot.importer.load import Batch, make_writer
 from bot.importer.readers import object_fields
 from bot.importer.run import DEFAULT_BATCH_SIZE, check_kind
-from bot.importer.validate import load_lookups, make_validator
+from bot.importer.validate import Repeats, load_lookups, make_validator
 
 Status = Literal["inserted", "updated", "duplicate", "rejected"]
 
@@ -42,6 +46,11 @@ class ItemOutcome:
     reason: str | None = None
 
 
+def at_index(index: int) -> str:
+    """Where an earlier item is, in an API reason: `at index 2 of this request`."""
+    return f"at index {index} of this request"
+
+
 def import_objects(
     engine: Engine,
     kind: str,
@@ -49,13 +58,15 @@ def import_objects(
     tz: ZoneInfo,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    now: datetime | None = None,
 ) -> list[ItemOutcome]:
     """Validate and store `objects` as `kind`; return one outcome per object, in order.
 
     A rejected object stores nothing: it fails validation before any write, or the database
     refuses it and its batch is retried row by row. Raises `ImportFileError` for an unknown
     kind, and the database's errors if it cannot be reached (whole batches written before
-    stay written; sending the same items again is safe).
+    stay written; sending the same items again is safe). `now` (aware; None: the wall clock)
+    is what "more than a day in the future" is measured from.
     """
     check_kind(kind)
     if batch_size < 1:
@@ -64,11 +75,13 @@ def import_objects(
     otherwise: Status = "duplicate" if kind == "events" else "updated"
     outcomes: list[ItemOutcome | None] = [None] * len(objects)
 
+    now = datetime.now(UTC) if now is None else now
     with engine.connect() as conn:
-        writer = make_writer(conn, kind, track=True)
+        writer = make_writer(conn, kind, track=True, where=at_index)
         lookups = load_lookups(conn, kind)
         conn.rollback()  # end the read; each batch is its own transaction
-        validate = make_validator(kind, tz, lookups)
+        validate = make_validator(kind, tz, lookups, now=now)
+        repeats = Repeats(kind, at_index)
 
         def flush(batch: Batch) -> None:
             done = writer.write(batch)
@@ -85,7 +98,9 @@ def import_objects(
             fields, error = object_fields(obj, spec)
             if fields is not None:
                 try:
-                    batch.append((index, validate(fields)))
+                    record = validate(fields)
+                    repeats.check(index, record)
+                    batch.append((index, record))
                 except RowRejected as exc:
                     error = exc.reason
             if error is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,12 +18,24 @@ from sqlalchemy import Engine
 
 from bot.importer.errors import ImportFileError, RowRejected
 from bot.importer.kinds import KINDS
-from bot.importer.load import Batch, Writer, Written, bulk_writes, make_writer, vacuum_events
-from bot.importer.readers import RowSource
+from bot.importer.load import (
+    Batch,
+    Writer,
+    Written,
+    bulk_writes,
+    make_writer,
+    on_line,
+    vacuum_events,
+)
+from bot.importer.readers import RowSource, check_encoding
 from bot.importer.report import ImportReport
-from bot.importer.validate import Lookups, load_lookups, make_validator
+from bot.importer.validate import Lookups, Repeats, load_lookups, make_validator
 
 DEFAULT_BATCH_SIZE = 5000
+# Rejections are reported in line order, but the writer's (a repeated event_id, a row the
+# database refused) are known only once its batch is written. At most this many wait for
+# it; then the batch being filled is written early.
+MAX_WAITING_REJECTIONS = 10_000
 # After this many new events, refresh PostgreSQL's statistics and visibility map at once
 # rather than waiting for autovacuum: the KPI queries are index-only scans, which read the
 # table itself for every row on pages not yet marked all-visible.
@@ -68,7 +81,7 @@ class BatchPipeline:
     def _open(self, engine: Engine, kind: str) -> Lookups:
         conn = self._stack.enter_context(engine.connect())
         self._stack.enter_context(bulk_writes(conn))
-        writer = make_writer(conn, kind)
+        writer = make_writer(conn, kind, where=on_line)
         lookups = load_lookups(conn, kind)
         conn.rollback()  # end the read; each batch is its own transaction
         self._writer = writer
@@ -97,6 +110,33 @@ class BatchPipeline:
             self._pool.shutdown(wait=True)
 
 
+class _InLineOrder:
+    """Holds rejections until every earlier line's fate is known, then emits them sorted."""
+
+    def __init__(self, emit: Callable[[int, str], None]) -> None:
+        self.emit = emit
+        self.waiting: list[tuple[int, str]] = []
+
+    def add(self, line: int, reason: str) -> None:
+        self.waiting.append((line, reason))
+
+    def release(self, below: int | None = None) -> None:
+        """Emit the rejections of lines before `below` (all of them when None)."""
+        if not self.waiting:
+            return
+        self.waiting.sort(key=lambda item: item[0])
+        if below is None:
+            ready, self.waiting = self.waiting, []
+        else:
+            cut = next((i for i, (line, _) in enumerate(self.waiting) if line >= below), None)
+            if cut is None:
+                ready, self.waiting = self.waiting, []
+            else:
+                ready, self.waiting = self.waiting[:cut], self.waiting[cut:]
+        for line, reason in ready:
+            self.emit(line, reason)
+
+
 def import_path(
     engine: Engine,
     kind: str,
@@ -106,23 +146,31 @@ def import_path(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_reject: RejectHook | None = None,
     progress: ProgressHook | None = None,
+    encoding: str | None = None,
+    now: datetime | None = None,
 ) -> ImportReport:
     """Import `path` as `kind` (partners, users, assets or events) into `engine`'s database.
 
-    Raises `ImportFileError`, with nothing stored, when the kind is unknown, the file is
-    missing or unreadable, or a CSV header lacks a required column (a read error part-way
-    raises it too, after the batches before it were committed). Otherwise every row is stored,
-    counted as a duplicate, or rejected: `on_reject(line, reason)` is called for each
-    rejection (on the calling thread), `progress(bytes_read, file_size)` after each batch.
-    Batches are committed one by one, so a database failure part-way leaves whole batches
-    behind and raises; re-running the import is safe and finishes the job.
+    Raises `ImportFileError`, with nothing stored, when the kind or the encoding is unknown,
+    the file is missing or unreadable, or a CSV header lacks a required column (a read error
+    part-way raises it too, after the batches before it were committed). Otherwise every row
+    is stored, counted as a duplicate, or rejected: `on_reject(line, reason)` is called for
+    each rejection, in line order (on the calling thread), `progress(bytes_read, file_size)`
+    after each batch. Batches are committed one by one, so a database failure part-way
+    leaves whole batches behind and raises; re-running the import is safe and finishes it.
+
+    `encoding` is the file's Python codec (None: UTF-8, with or without a BOM). `now` (aware;
+    None: the wall clock when the import starts) is what "more than a day in the future"
+    is measured from.
     """
     check_kind(kind)
     check_file(path)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    codec = check_encoding(encoding)
+    now = datetime.now(UTC) if now is None else now
     try:
-        source = RowSource(path, KINDS[kind])
+        source = RowSource(path, KINDS[kind], encoding=codec)
     except OSError as exc:
         raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
@@ -133,6 +181,8 @@ def import_path(
         if on_reject is not None:
             on_reject(line, reason)
 
+    in_order = _InLineOrder(reject)
+
     def account(done: Written | None) -> None:
         if done is None:
             return
@@ -140,34 +190,46 @@ def import_path(
         report.updated += done.updated
         report.duplicates += done.duplicates
         for line, reason in done.refused:
-            reject(line, reason)
+            in_order.add(line, reason)
 
     with source:
         pipeline = BatchPipeline(engine, kind)
         try:
-            validate = make_validator(kind, tz, pipeline.lookups)
+            validate = make_validator(kind, tz, pipeline.lookups, now=now)
+            repeats = Repeats(kind, on_line)
             batch: Batch = []
             try:
                 for line, fields, error in source:
                     report.read += 1
                     if error is None:
                         try:
-                            batch.append((line, validate(fields)))  # type: ignore[arg-type]
+                            record = validate(fields)  # type: ignore[arg-type]
+                            repeats.check(line, record)
                         except RowRejected as exc:
                             error = exc.reason
                         else:
+                            batch.append((line, record))
                             if len(batch) >= batch_size:
+                                first = batch[0][0]
                                 account(pipeline.submit(batch))
+                                in_order.release(below=first)
                                 batch = []
                                 if progress is not None:
                                     progress(source.bytes_read, source.size)
                             continue
-                    reject(line, error)
+                    in_order.add(line, error)
+                    if len(in_order.waiting) >= MAX_WAITING_REJECTIONS:
+                        if batch:
+                            account(pipeline.submit(batch))
+                            batch = []
+                        account(pipeline.wait())
+                        in_order.release()
             except OSError as exc:
                 raise ImportFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
             if batch:
                 account(pipeline.submit(batch))
             account(pipeline.wait())
+            in_order.release()
             if progress is not None:
                 progress(source.bytes_read, source.size)
         finally:

@@ -62,14 +62,14 @@ def test_partners_insert_then_update(empty_api):
     assert results(second) == [
         (0, "acme", "updated", None),
         (1, "initech", "inserted", None),
-        (2, "initech", "updated", None),
+        (2, "initech", "rejected", "key 'initech' already appears at index 1 of this request"),
     ]
     body = second.json()
-    assert (body["inserted"], body["updated"], body["rejected"]) == (1, 2, 0)
+    assert (body["inserted"], body["updated"], body["rejected"]) == (1, 1, 1)
     name, tier, manager, signed_on, signed_at = partner_row(api, "acme")
     assert (name, tier, manager, signed_on) == ("Acme Corp", None, "UMGR1", None)
     assert signed_at.isoformat() == "2026-01-10T09:00:00+00:00"
-    assert partner_row(api, "initech")[0] == "Initech KK"
+    assert partner_row(api, "initech")[0] == "Initech"  # the first one wins
 
 
 def test_users_and_assets_upsert(api):
@@ -167,19 +167,55 @@ def test_rejection_reasons_are_the_importers(api, tmp_path: Path):
     )
 
 
-def test_every_result_agrees_with_the_store(empty_api):
-    """What the database refuses (PostgreSQL: NUL characters) is rejected and leaves no row,
-    while the rest of the batch is stored."""
+def test_nul_characters_are_rejected_on_every_database(empty_api):
+    """PostgreSQL cannot store NUL: the importer refuses it itself, the same on SQLite, with
+    the field and the position; the rest of the batch is stored."""
     items = [
         {"key": "nul\x00key", "name": "N"},
         {"key": "fine", "name": "F"},
         {"key": "nul-name", "name": "a\x00b"},
+        {"key": "line\nbreak", "name": "L"},
+        {"key": "multi-line-name", "name": "Acme\nJapan"},  # a free-text field may break
     ]
-    outcome = results(empty_api.put("partners", items))
+    nul = "a NUL character (\\x00) at character {}, which the database cannot store"
+    assert results(empty_api.put("partners", items)) == [
+        (0, "nul\x00key", "rejected", "field 'key' contains " + nul.format(4)),
+        (1, "fine", "inserted", None),
+        (2, "nul-name", "rejected", "field 'name' contains " + nul.format(2)),
+        (3, "line\nbreak", "rejected", "field 'key' contains a line break at character 5"),
+        (4, "multi-line-name", "inserted", None),
+    ]
     with empty_api.engine.connect() as conn:
-        stored = set(conn.execute(select(Partner.key)).scalars())
-    for (_, key, status, reason), item in zip(outcome, items, strict=True):
-        assert (item["key"] in stored) == (status == "inserted"), (key, reason)
-        if status == "rejected":
-            assert reason.startswith("refused by the database")
-    assert outcome[1][2] == "inserted"
+        stored = dict(conn.execute(select(Partner.key, Partner.name)).all())
+    assert stored == {"fine": "F", "multi-line-name": "Acme\nJapan"}
+
+
+def test_slack_ids_and_repeated_keys(empty_api):
+    items = [
+        {"key": "acme", "name": "Acme", "manager_slack_id": "U0MGR001", "cs_slack_id": "W012ABC"},
+        {"key": "lower", "name": "Lower", "manager_slack_id": "u0mgr001"},
+        {"key": "acme", "name": "Acme again"},
+        {"key": "chan", "name": "Chan", "slack_channel_id": "c0abc"},
+    ]
+    assert results(empty_api.put("partners", items)) == [
+        (0, "acme", "inserted", None),
+        (1, "lower", "rejected", "manager_slack_id: not a Slack member id: 'u0mgr001' — Slack "
+         "ids are upper case: 'U0MGR001' (expected U or W, then capital letters or digits, "
+         "e.g. U0MGR001)"),
+        (2, "acme", "rejected", "key 'acme' already appears at index 0 of this request"),
+        (3, "chan", "rejected", "slack_channel_id: not a Slack channel id: 'c0abc' (expected C "
+         "or G, then 2 to 31 capital letters or digits)"),
+    ]  # fmt: skip
+    users = [
+        {"key": "u1", "partner_key": "acme", "slack_user_id": "U1000001001"},
+        {"key": "u2", "partner_key": "acme", "slack_user_id": "alice@acme.example"},
+        {"key": "u3", "partner_key": "acme", "nmae": "Typo"},
+    ]
+    assert results(empty_api.put("users", users)) == [
+        (0, "u1", "inserted", None),
+        (1, "u2", "rejected", "slack_user_id: not a Slack member id: 'alice@acme.example' — an "
+         "email address, not a member id (expected U or W, then capital letters or digits, "
+         "e.g. U0MGR001)"),
+        (2, "u3", "rejected", "unknown field 'nmae': did you mean 'name'?"),
+    ]  # fmt: skip
+    assert partner_row(empty_api, "acme")[:3] == ("Acme", None, "U0MGR001")
