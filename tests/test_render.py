@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.render import flat
+import pytest
+
+from bot.render import flat, tables
 from bot.render.numbers import count, days, number, pct
 
 
@@ -41,3 +43,71 @@ def test_long_csv_names_every_item_and_metric() -> None:
     assert ["deals", "globex", "not_activated", "true"] in rows
     assert ["retention", "3", "windows.rate", "0.5"] in rows
     assert ["reps", "a", "reps.needs_coaching", "true"] in rows
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("@SUM(1+1)", "'@SUM(1+1)"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("-", "'-"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-5", "-5"),
+        ("-0.25", "-0.25"),
+        ("-1e-05", "-1e-05"),
+        ("0.5", "0.5"),
+        ("1234", "1234"),
+        ("acme-gold", "acme-gold"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_safe_neutralises_formulas_not_numbers(cell: str, shown: str) -> None:
+    assert tables.spreadsheet_safe(cell) == shown
+
+
+def test_csv_report_is_flat_csv_with_safe_cells() -> None:
+    sections = {
+        "report": {"as_of": "2026-11-01T00:00:00+09:00"},
+        "deals": {
+            "by_partner": [{"key": "=1+1", "registered": 5}, {"key": "acme", "registered": 2}],
+            "not_activated": ["@evil", "two\rlines", 'a "quoted", name'],
+        },
+        "nudge_lift": {"lift": -0.25, "window_days": 30},
+    }
+    text = tables.csv_report(sections)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["kpi", "item", "metric", "value"]
+    assert ["deals", "'=1+1", "by_partner.registered", "5"] in rows
+    assert ["deals", "acme", "by_partner.registered", "2"] in rows
+    assert ["deals", "'@evil", "not_activated", "true"] in rows
+    assert ["deals", "two\rlines", "not_activated", "true"] in rows  # quoted: one row
+    assert ["deals", 'a "quoted", name', "not_activated", "true"] in rows
+    assert all(len(row) == 4 for row in rows)
+    assert ["nudge_lift", "", "lift", "-0.25"] in rows
+    # Apart from the neutralised cells, the same rows as the plain long CSV.
+    sections["deals"]["not_activated"] = ["@evil"]
+    plain = list(csv.reader(io.StringIO(flat.to_csv(sections))))
+    rows = list(csv.reader(io.StringIO(tables.csv_report(sections))))
+    assert [[c.removeprefix("'") for c in row] for row in rows] == plain
+
+
+def test_demo_exchange_files_hold_no_would_be_formulas(tmp_path) -> None:
+    """`prm demo generate` writes exchange files raw, on purpose (docs/deploy.md): they are
+    data for re-import. That stays harmless only while no generated cell looks like a
+    formula; this keeps the generator to that."""
+    from datetime import UTC, datetime
+
+    from bot.demo.generator import generate
+
+    generate(tmp_path, partners=30, end=datetime(2026, 11, 1, tzinfo=UTC), seed=7, fmt="csv")
+    files = sorted(tmp_path.glob("*.csv"))
+    assert len(files) == 4
+    for path in files:
+        with path.open(newline="", encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                for cell in row:
+                    assert tables.spreadsheet_safe(cell) == cell, (path.name, cell)

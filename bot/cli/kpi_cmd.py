@@ -18,7 +18,7 @@ from bot.kpi import KPI_NAMES, KpiParams, Scope, compute
 from bot.kpi.lookup import ScopeError, check_scope
 from bot.kpi.params import params_from_settings
 from bot.kpi.registry import EXTRA_KPIS, build_report_concurrently, report_header
-from bot.render import flat, tables
+from bot.render import tables
 from bot.timeutil import TimeParseError, parse_user_instant
 
 
@@ -113,7 +113,9 @@ def show_report(eng: Engine, params: KpiParams, name: str = "all", fmt: str = "t
         typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
     elif fmt == "csv":
         head = {k: v for k, v in report.items() if k not in KPI_NAMES and k not in EXTRA_KPIS}
-        typer.echo(flat.to_csv({"report": head, **{n: report[n] for n in names}}), nl=False)
+        # For people's spreadsheets: would-be formulas in keys are neutralised (tables.py).
+        csv_text = tables.csv_report({"report": head, **{n: report[n] for n in names}})
+        typer.echo(csv_text, nl=False)
     else:
         console = Console(highlight=False)
         if not console.is_terminal:  # a pipe or a file: wide enough for every table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import db_cmd, demo_cmd, import_cmd, jobs_cmd, kpi_cmd, serve_cmd, slack_cmd
+from bot.logs import install_log_redaction
 
 app = typer.Typer(
     name="prm",
@@ -13,6 +14,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _before_every_command() -> None:
+    # Before any command logs anything (prm serve, prm scheduler, prm jobs, …): no log
+    # record of this process may carry a token, a capability URL or a personal link.
+    install_log_redaction()
+
+
 app.add_typer(db_cmd.app, name="db")
 app.command("import")(import_cmd.import_file)
 app.command("kpi")(kpi_cmd.kpi)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -10,6 +11,7 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot.cli.common import engine, fail, settings
+from bot.logs import add_secrets
 
 
 def serve(
@@ -28,6 +30,9 @@ def serve(
     from bot.app import SlackConfigError, build_app
 
     conf = settings()
+    # The configured secrets themselves are hidden in any log line too (bot/logs.py), on
+    # top of the patterns every prm command redacts.
+    add_secrets(_secret_settings(conf))
     eng = engine()
     try:
         bolt = build_app(conf, eng, socket_mode=socket)
@@ -75,6 +80,24 @@ def serve(
         log_level=log_level.lower(),
         proxy_headers=True,
     )
+
+
+def _secret_settings(conf) -> list[str]:
+    from sqlalchemy.engine import make_url
+
+    from bot.db import normalize_url
+
+    values = [
+        conf.slack_bot_token,
+        conf.slack_signing_secret,
+        conf.slack_app_token,
+        conf.slack_client_secret,
+        conf.api_token,
+        conf.secret_key,
+    ]
+    with contextlib.suppress(Exception):  # an unparseable URL fails later, with its message
+        values.append(make_url(normalize_url(conf.database_url)).password or "")
+    return [str(v) for v in values if v]
 
 
 def _start_scheduler(conf, eng) -> None:

@@ -11,8 +11,9 @@ keys are readable by whoever holds the link. Tokens do not expire (a link in an 
 keeps working); rotating `PRM_SECRET_KEY` revokes every link at once.
 
 Each GET of a valid link records one `content.downloaded` event (every click counts).
-HEAD, and GETs from Slack's link expander, answer the same way but record nothing.
-See docs/content.md.
+HEAD, and GETs from link previewers, crawlers and other robots (`is_robot`), answer the
+same way but record nothing. A database that cannot be read or written gets a 503 page,
+never a bare 500. See docs/content.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,19 +36,102 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.api.errors import database_problem, database_unavailable
 from bot.models import Asset, Event, PartnerUser
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
+log = logging.getLogger(__name__)
+
 VERSION = "v1"
 DOWNLOAD_EVENT = "content.downloaded"
-LINK_PATH = "/c/{token}"
+# `:path` so that anything under /c/ (a token with a stray slash, say) gets our 404 page.
+LINK_PATH = "/c/{token:path}"
 # Longer than any token for 128-character keys; anything longer is refused unread.
 MAX_TOKEN_LENGTH = 1024
-# User agents that fetch a link to preview it, not to read it: answered, never counted.
-PREVIEW_AGENTS: tuple[str, ...] = ("Slackbot",)
+
+# User agents that fetch a link to preview, index, scan or prefetch it, not because a person
+# opened it: answered like everyone, never counted. Matched as case-insensitive substrings
+# of the User-Agent header. Keep the list in step with docs/content.md and with the real
+# user-agent strings in tests/test_content.py; add a name there when a new one shows up.
+ROBOT_AGENTS: tuple[str, ...] = (
+    # Slack: the link expander (Slackbot-LinkExpanding, Slackbot 1.0) and its image proxy.
+    "slackbot",
+    "slack-imgproxy",
+    # Chat and social previews (iMessage and Signal borrow Facebook's and WhatsApp's).
+    "facebookexternalhit",
+    "facebookcatalog",
+    "facebot",
+    "meta-externalagent",
+    "meta-externalfetcher",
+    "twitterbot",
+    "linkedinbot",
+    "discordbot",
+    "telegrambot",
+    "whatsapp",
+    "skypeuripreview",
+    "pinterestbot",
+    "redditbot",
+    "mattermost-bot",
+    "embedly",
+    "iframely",
+    "vkshare",
+    # Microsoft: Teams and Outlook previews, Office apps probing a link before opening it.
+    "microsoftpreview",
+    "bingpreview",
+    "ms-office",
+    "msoffice",
+    "microsoft office",
+    "microsoft-webdav",
+    # Google's previewers, proxies and fetchers besides Googlebot.
+    "google-pagerenderer",
+    "googleimageproxy",
+    "google favicon",
+    "google-inspectiontool",
+    "google-safety",
+    "google-read-aloud",
+    "googleother",
+    "feedfetcher-google",
+    "adsbot-google",
+    "mediapartners-google",
+    "apis-google",
+    # Search engines, archives, SEO and AI crawlers.
+    "googlebot",
+    "bingbot",
+    "msnbot",
+    "duckduckbot",
+    "yandexbot",
+    "baiduspider",
+    "applebot",
+    "petalbot",
+    "seznambot",
+    "ia_archiver",
+    "archive.org_bot",
+    "semrushbot",
+    "ahrefsbot",
+    "mj12bot",
+    "dotbot",
+    "bytespider",
+    "gptbot",
+    "chatgpt-user",
+    "oai-searchbot",
+    "claudebot",
+    "claude-user",
+    "perplexitybot",
+    "ccbot",
+    "amazonbot",
+    # Headless browsers: screenshot services, scanners, prerenderers.
+    "headlesschrome",
+    "phantomjs",
+    "lighthouse",
+)
+# What robots not in the list share: a versioned product ending in "bot" (`Somebot/1.0`,
+# never a browser's; a phone model such as "CUBOT P30" has no slash), the words crawler,
+# spider and scraper anywhere, or a contact URL (`+http://…/bot.html`).
+_ROBOT_PATTERN = re.compile(r"bot/|crawler|spider|scraper|\+https?:", re.IGNORECASE)
 _NO_STORE = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # the token never leaks to the asset's host
@@ -202,12 +288,39 @@ def links_off_page() -> HTMLResponse:
     )
 
 
-def is_preview(request: Request) -> bool:
-    """HEAD, or a link expander's GET: answer it, but it is not a download."""
-    if request.method != "GET":
+def unavailable_page() -> HTMLResponse:
+    page = _page(
+        503,
+        "Please try again in a few minutes",
+        "The content library cannot be reached right now. The link itself is fine: "
+        "open it again later.",
+    )
+    page.headers["Retry-After"] = "60"
+    return page
+
+
+def error_page() -> HTMLResponse:
+    return _page(
+        500,
+        "Something went wrong",
+        "The link could not be opened. Please try again later, or tell your partner manager.",
+    )
+
+
+def is_robot(user_agent: str | None) -> bool:
+    """Whether this User-Agent is a link previewer, crawler or other robot (see ROBOT_AGENTS).
+
+    No User-Agent at all counts as a robot too: every browser sends one.
+    """
+    agent = (user_agent or "").strip().lower()
+    if not agent:
         return True
-    agent = request.headers.get("user-agent", "")
-    return any(marker in agent for marker in PREVIEW_AGENTS)
+    return any(name in agent for name in ROBOT_AGENTS) or bool(_ROBOT_PATTERN.search(agent))
+
+
+def is_preview(request: Request) -> bool:
+    """HEAD, or a robot's GET: answer it, but it is not a download."""
+    return request.method != "GET" or is_robot(request.headers.get("user-agent"))
 
 
 def build_router(settings: Settings, engine: Engine, clock: Callable[[], datetime]) -> APIRouter:
@@ -224,10 +337,18 @@ def build_router(settings: Settings, engine: Engine, clock: Callable[[], datetim
         if keys is None:
             return not_found_page()
         rep_key, asset_key = keys
-        if is_preview(request):
-            url = resolve_download(engine, rep_key, asset_key)
-        else:
-            url = record_download(engine, rep_key, asset_key, clock())
+        try:
+            if is_preview(request):
+                url = resolve_download(engine, rep_key, asset_key)
+            else:
+                url = record_download(engine, rep_key, asset_key, clock())
+        except SQLAlchemyError as exc:
+            if database_unavailable(exc):
+                # One line, no token (it is a personal link) and no traceback.
+                log.warning("tracked link: database unavailable (%s)", database_problem(exc))
+                return unavailable_page()
+            log.exception("tracked link: database error")
+            return error_page()
         if url is None:
             return not_found_page()
         return RedirectResponse(url, status_code=302, headers=_NO_STORE)

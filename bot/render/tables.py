@@ -1,10 +1,16 @@
-"""Rich tables of the KPI report for people at a terminal.
+"""The KPI report for people: Rich tables at a terminal, and CSV for their spreadsheets.
 
 Long lists are cut to `LIMIT` rows with a note; `--format csv|json` always has everything.
+
+`csv_report` is the CSV `prm kpi --format csv` prints (the long rows of `bot.render.flat`),
+made safe to open in a spreadsheet: a cell that a spreadsheet would run as a formula
+(`=HYPERLINK(…)`, `@SUM(…)`, `+cmd|…`) is written with a leading `'`, as OWASP recommends
+for CSV injection. Numbers are left alone, so `-5` and `-0.25` stay numbers.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,9 +19,51 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.render import flat
 from bot.render.numbers import NULL, count, days, number, pct
 
 LIMIT = 15
+
+# The characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"):
+# = + - @, and tab and carriage return, which some spreadsheets skip before looking.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CSV_SPECIAL = (",", '"', "\r", "\n")
+_PLAIN_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """The cell as a spreadsheet should show it: a would-be formula gets a leading `'`.
+
+    A plain decimal number (`-5`, `-0.25`, `-1e-05`) is not a formula and is left as it is.
+    """
+    if cell.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def csv_line(cells: tuple[str, ...] | list[str]) -> str:
+    """One CSV record (RFC 4180 quoting, `\\n` ending), every cell `spreadsheet_safe`.
+
+    Written by hand because the csv module, with a `\\n` line terminator, leaves a cell with a
+    carriage return unquoted, which splits the row in two for every reader.
+    """
+    out = []
+    for cell in map(spreadsheet_safe, cells):
+        if any(c in cell for c in _CSV_SPECIAL):
+            cell = '"' + cell.replace('"', '""') + '"'
+        out.append(cell)
+    return ",".join(out) + "\n"
+
+
+def csv_report(sections: dict[str, dict[str, Any]]) -> str:
+    """`flat`'s long rows `kpi,item,metric,value` as CSV for spreadsheets (`csv_line`).
+
+    `sections` maps a KPI name (or "report" for the header fields) to its object.
+    """
+    lines = [csv_line(flat.HEADER)]
+    for kpi, obj in sections.items():
+        lines.extend(csv_line(row) for row in flat.rows(kpi, obj))
+    return "".join(lines)
 
 
 def _more(total: int, shown: int) -> list[RenderableType]:

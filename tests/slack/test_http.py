@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from bot.app import build_app
 from bot.web import create_web_app
-from tests.slack.conftest import MANAGER, _serve, sign
+from tests.slack.conftest import AS_OF, MANAGER, _serve, sign
 
 
 def _command_body(fake, text: str = "kpi") -> str:
@@ -89,3 +90,47 @@ def test_healthz_is_503_when_the_database_is_down(world):
 
 def test_oauth_routes_are_404_without_client_id(world):
     assert httpx.get(f"{world.url}/slack/install", timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/c/x/"),
+        ("GET", "/c/"),
+        ("GET", "/healthz/"),
+        ("GET", "/slack/install/"),
+        ("GET", "/api/v1/kpi/"),
+        ("GET", "/api/v1/openapi.json/"),
+        ("POST", "/slack/events/"),
+    ],
+)
+def test_no_redirect_is_built_from_a_spoofed_host(world, method, path):
+    """Starlette would answer /path/ with a 307 to http://<Host header>/path."""
+    response = httpx.request(
+        method, f"{world.url}{path}", headers={"Host": "evil.example"}, follow_redirects=False
+    )
+    assert not response.is_redirect, response.headers
+    assert "location" not in response.headers
+    assert "evil.example" not in response.text
+    assert response.status_code in (404, 405, 503)
+
+
+def test_the_endpoint_checks_with_bolts_secret_when_settings_have_none(world):
+    # create_web_app(bolt, engine) with settings lacking SLACK_SIGNING_SECRET (as some
+    # callers build it): the secret Bolt was built with is the one that counts.
+    from bot.settings import Settings
+
+    bolt = build_app(world.settings, world.engine, clock=lambda: AS_OF)
+    app = create_web_app(bolt, world.engine, Settings(_env_file=None), clock=lambda: AS_OF)
+    url, server, thread = _serve(app)
+    try:
+        body = _command_body(world.fake)
+        head = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        response = httpx.post(f"{url}/slack/events", content=body, headers=head, timeout=10)
+        unsigned = httpx.post(f"{url}/slack/events", content=body, timeout=10)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+    assert response.status_code == 200
+    assert unsigned.status_code == 401
+    world.fake.wait_for("response_url")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -10,13 +14,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlencode
+from pathlib import Path
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import pytest
 
-from tests.slack.conftest import MANAGER, REP_JA, SECRET, seed, sign
+from tests.slack.conftest import MANAGER, REP_EN, REP_JA, SECRET, seed, sign
 from tests.slack.payloads import words
+
+BROWSER = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
 
 
 def _free_port() -> int:
@@ -201,3 +211,138 @@ def test_a_bad_frozen_clock_is_a_configuration_error(db_url, fake):
         timeout=60,
     )
     assert done.returncode == 2 and "AS_OF" in done.stderr and "Traceback" not in done.stderr
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """The process's high-water mark of resident memory (Linux), in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1))
+
+
+def _sign_bytes(body: bytes) -> dict[str, str]:
+    ts = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
+
+
+def _command_body(fake, user: str = MANAGER, text: str = "kpi") -> tuple[str, str]:
+    url = fake.response_url()
+    body = urlencode(
+        {
+            "command": "/prm",
+            "text": text,
+            "user_id": user,
+            "team_id": "T0001",
+            "response_url": url,
+            "channel_id": "C1",
+        }
+    )
+    return body, url
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_prm_serve_refuses_big_and_malformed_bodies_fast_without_tracebacks(db_url, engine, fake):
+    """The acceptance of the hardening: unsigned 20 MB and malformed bodies get a 4xx fast,
+    the server's memory does not grow with them, and its log holds no traceback."""
+    seed(engine)
+    port = _free_port()
+    events = f"http://127.0.0.1:{port}/slack/events"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with running(["serve", "--port", str(port)], _env(db_url, fake)) as proc:
+        output, reader = _wait_listening(port, proc)
+        # Warm up (first request, Bolt's first dispatch), then take the high-water mark.
+        body, _ = _command_body(fake)
+        assert httpx.post(events, content=body, headers={**form, **sign(body)}).status_code == 200
+        fake.wait_for("response_url")
+        assert httpx.post(events, content=b"{}", headers=form).status_code == 401
+        before = _peak_rss_kib(proc.pid)
+
+        big = b"x" * 20_000_000
+
+        def chunked():
+            for start in range(0, len(big), 1 << 20):
+                yield big[start : start + (1 << 20)]
+
+        bogus = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": ""}
+        bogus["X-Slack-Signature"] = "v0=" + "0" * 64
+        sends = [
+            ("unsigned, declared length", big, form, 413),
+            ("unsigned, chunked", chunked(), form, 401),
+            ("bad signature, chunked", chunked(), {**form, **bogus}, 413),
+            ("signed, declared length", big, {**form, **_sign_bytes(big)}, 413),
+        ]
+        for what, content, headers, status in sends:
+            started = time.monotonic()
+            response = httpx.post(events, content=content, headers=headers, timeout=30)
+            assert response.status_code == status, what
+            assert time.monotonic() - started < 5, what
+
+        malformed = [
+            ("application/json", b"a=b"),
+            ("application/x-www-form-urlencoded", b"text=\xff\xfe"),
+            ("application/json", b"[1,2,3]"),
+            ("application/x-www-form-urlencoded", b"payload=%7Bnot"),
+        ]
+        for content_type, raw in malformed:
+            unsigned = httpx.post(events, content=raw, headers={"Content-Type": content_type})
+            assert unsigned.status_code == 401, raw
+            signed = httpx.post(
+                events, content=raw, headers={"Content-Type": content_type, **_sign_bytes(raw)}
+            )
+            assert signed.status_code == 400, raw
+        stale = {**form, **sign(body), "X-Slack-Request-Timestamp": "abc"}
+        assert httpx.post(events, content=body, headers=stale).status_code == 401
+        grown = _peak_rss_kib(proc.pid) - before
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    reader.join(timeout=10)
+    log = "".join(output)
+    assert grown < 10 * 1024, f"peak RSS grew by {grown} KiB"
+    assert "Traceback" not in log and "Exception in ASGI application" not in log, log
+    assert " 413 " in log and " 401 " in log and " 400 " in log  # the access log saw them
+
+
+def test_prm_serve_debug_logs_hold_no_capability_url_token_or_link(db_url, engine, fake):
+    """At DEBUG, slack_sdk logs every request and reply body and uvicorn every path: the
+    captured log must still hold no response_url, tracked-link token, or secret."""
+    seed(engine)
+    port = _free_port()
+    public = f"http://127.0.0.1:{port}"
+    link_secret = "test-link-secret-0123456789"
+    api_token = "test-api-token-0123456789"
+    env = _env(
+        db_url, fake, PRM_SECRET_KEY=link_secret, PRM_PUBLIC_URL=public, PRM_API_TOKEN=api_token
+    )
+    with running(["serve", "--port", str(port), "--log-level", "debug"], env) as proc:
+        output, reader = _wait_listening(port, proc)
+        body, response_url = _command_body(fake, REP_EN, "content")
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        assert (
+            httpx.post(f"{public}/slack/events", content=body, headers=headers).status_code == 200
+        )
+        answer = fake.wait_for("response_url")[0]
+        links = re.findall(r"/c/([A-Za-z0-9._-]+)", json.dumps(answer.params))
+        assert links, answer.params
+        token = links[0]
+        followed = httpx.get(f"{public}/c/{token}", headers={"User-Agent": BROWSER})
+        assert followed.status_code == 302
+        bad = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
+        assert httpx.post(f"{public}/slack/events", content=body, headers=bad).status_code == 401
+        api = httpx.get(f"{public}/api/v1/kpi", headers={"Authorization": f"Bearer {api_token}"})
+        assert api.status_code == 200
+    reader.join(timeout=10)
+    log = "".join(output)
+    assert "DEBUG slack_sdk" in log and "/c/[redacted]" in log  # it did log, and redacted
+    path = urlsplit(response_url).path
+    for secret in (
+        response_url,
+        quote(response_url, safe=""),
+        path,
+        quote(path, safe=""),
+        token,
+        token[-43:],  # the MAC alone
+        "xoxb-test",
+        SECRET,
+        link_secret,
+        api_token,
+    ):
+        assert secret not in log, secret
