@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, DateTime, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -49,20 +50,59 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 _engines: dict[str, Engine] = {}
 
 
-def unavailable(exc: BaseException) -> bool:
-    """Whether an error means "the database cannot serve us now" (unreachable, locked,
-    read-only, our privileges revoked, its schema gone) rather than a bug: people get
-    "temporarily unavailable", health checks 503."""
-    from sqlalchemy import exc as sa_exc
+# PostgreSQL SQLSTATEs that say "the database cannot serve this app now", not "this request
+# is wrong": classes 08 (connection), 28 (authorization), 53 (resources), 57 (operator
+# intervention: shutdown, cancel), 58 (system/I/O), 3D (no such database); and two codes of
+# class 42: 42501 (privileges revoked) and 42P01 (a table is gone: schema dropped or not
+# migrated); and 25006, a read-only transaction (a hot standby, a failover in progress).
+_PG_CLASSES = frozenset({"08", "28", "53", "57", "58", "3D"})
+_PG_CODES = frozenset({"42501", "42P01", "25006"})
+# SQLite result codes of the same kind: the file is gone, unreadable, not a database,
+# corrupt, read-only, full, or locked for longer than the busy timeout.
+_SQLITE_CODES = (
+    "SQLITE_CANTOPEN",
+    "SQLITE_NOTADB",
+    "SQLITE_CORRUPT",
+    "SQLITE_IOERR",
+    "SQLITE_PERM",
+    "SQLITE_READONLY",
+    "SQLITE_AUTH",
+    "SQLITE_FULL",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+)
 
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot serve us now (503, "temporarily unavailable",
+    try again later) rather than a bug.
+
+    True for a lost or refused connection, revoked privileges, missing tables, and a SQLite
+    file that is gone, unreadable or not a database. False for errors of the request itself
+    (an integrity or data error) and for anything that is not a database error: those are
+    bugs or bad input, and keep their own handling.
+    """
+    if not isinstance(exc, SQLAlchemyError):
+        return False
+    if isinstance(exc, OperationalError | InterfaceError):
         return True
-    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
         return True
-    if isinstance(exc, sa_exc.ProgrammingError):
-        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-        return code in ("42501", "42P01", "3D000")  # privilege revoked, table or DB gone
-    return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg 3
+    if isinstance(sqlstate, str) and sqlstate:
+        return sqlstate[:2] in _PG_CLASSES or sqlstate in _PG_CODES
+    name = getattr(orig, "sqlite_errorname", None)
+    return isinstance(name, str) and name.startswith(_SQLITE_CODES)
+
+
+def describe_problem(exc: BaseException) -> str:
+    """One line naming what the database said, for a log: class and first line, no trace."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [""])[0]
+    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
 
 
 def insert_ignore(conn: Connection, table: Table, index_elements: list[str]) -> Any:
@@ -81,7 +121,9 @@ def get_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            # A server that does not answer fails in seconds, not after the OS's minutes:
+            # people get "temporarily unavailable" while Slack still waits for an answer.
+            engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
         _engines[url] = engine
     return engine
 

@@ -39,14 +39,17 @@ def pick_locale(stored: str | None, slack: str | None, default: str) -> str:
     return normalize_locale(stored) or normalize_locale(slack) or default
 
 
-# Fields holding what a person wrote at length; every other string is a name, a title, a
-# key or a word, and shorter (bot.render.blocks.DATA_MAX).
+# Fields holding what a person wrote at length; and fields holding a URL (kept whole,
+# percent-encoded where Slack's link syntax would misread it). Every other string is a
+# name, a title, a key or a word, and shorter (bot.render.blocks.DATA_MAX).
 LONG_TEXT_FIELDS = frozenset({"notes", "reject_reason"})
+URL_FIELDS = frozenset({"url", "portal_url"})
+_URL = -1  # the "limit" that means: this is a URL
 
 
 def escape_data(value: Any, limit: int = blocks.DATA_MAX) -> Any:
     if isinstance(value, str):
-        return blocks.inert(value, limit)
+        return blocks.inert_url(value) if limit == _URL else blocks.inert(value, limit)
     if isinstance(value, Mapping):
         return {k: escape_data(v, _limit(k)) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -57,6 +60,8 @@ def escape_data(value: Any, limit: int = blocks.DATA_MAX) -> Any:
 
 
 def _limit(field: object) -> int:
+    if field in URL_FIELDS:
+        return _URL
     return blocks.LONG_DATA_MAX if field in LONG_TEXT_FIELDS else blocks.DATA_MAX
 
 
@@ -94,7 +99,7 @@ def environment(locale: str) -> Environment:
 
 
 def render(template: str, locale: str, /, **data: Any) -> str:
-    safe = {key: escape_data(value) for key, value in data.items()}
+    safe = {key: escape_data(value, _limit(key)) for key, value in data.items()}
     return environment(locale).get_template(f"{template}.j2").render(**safe)
 
 

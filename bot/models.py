@@ -218,6 +218,7 @@ class Delivery(SQLModel, table=True):
         Index("ix_delivery_user_created", "user_id", "created_at"),
         Index("ix_delivery_status_created", "status", "created_at"),
         Index("ix_delivery_status_next", "status", "next_attempt_at"),
+        Index("ix_delivery_ref", "ref"),
         Index("ix_delivery_run", "run_id"),
     )
 
@@ -246,6 +247,9 @@ class Delivery(SQLModel, table=True):
     # is sent. The retry instants are wall-clock time, whatever clock the content was
     # written for: a retry waits real seconds even when the bot's clock is frozen.
     payload: str | None = Field(default=None, sa_column=Column(Text))
+    # The key of the message this one updates or attaches to (a card's update, a chart):
+    # it waits until that one is sent, then follows it.
+    ref: str | None = Field(default=None, sa_column=Column(String(255)))
     attempted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     give_up_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -81,8 +81,9 @@ def _card(conn: Connection, reg_id: int, audience: Audience) -> dict:
 def on_registered(
     conn: Connection, reg_id: int, audience: Audience, now: datetime, wall: datetime
 ) -> list[str]:
-    """The rep's receipt; for a deal, the approval card (undeliverable, and so listed in
-    `prm jobs history`, when the partner has no manager)."""
+    """The rep's receipt; for a deal, the approval card to its decider (the partner's
+    manager, else the first admin; undeliverable, and listed in `prm jobs history`, when
+    there is neither)."""
     reg = regs.card(conn, reg_id)
     receipt = render("confirm", reg, audience.rep_locale, audience.tz)
     keys = _owe(
@@ -120,26 +121,30 @@ def on_moved(
     tell_rep: bool,
 ) -> list[str]:
     """After a move (approved, rejected, won, expired): the card says so, and the rep is
-    told of a decision. A card not sent yet is rewritten before it goes (no update of a
-    message that is not there); a sent one is updated in place."""
+    told of a decision.
+
+    A card not in Slack yet (owed, or in doubt) is rewritten, so that when it goes out —
+    or is resent by hand — it says what is true by then; a card in Slack is updated in
+    place, and every update still owed for it gets this newest version too (updates may
+    go out in any order; the card must end up saying the last one).
+    """
     reg = _card(conn, reg_id, audience)
     keys: list[str] = []
-    if audience.manager:
+    key = card_key(reg_id)
+    status = ledger.status_of(conn, key)
+    if audience.manager and status not in (None, ledger.UNDELIVERABLE):
         card = render("card", reg, audience.manager_locale, audience.tz)
-        fresh = post_payload(card, _to(audience.manager, "no_manager"), audience.team)
-        if not ledger.rewrite_unsent(conn, card_key(reg_id), fresh):
+        if status in (*ledger.TAKEABLE, ledger.AMBIGUOUS, ledger.FAILED):
+            fresh = post_payload(card, _to(audience.manager, "no_manager"), audience.team)
+            ledger.rewrite_payload(conn, key, fresh)
+            keys += [key] if status in ledger.TAKEABLE else []
+        else:  # sent, or being sent: update it in place once it is there
+            newest = update_payload(card, key, audience.team)
+            ledger.rewrite_unsent_followers(conn, key, newest)
             keys += _owe(
-                conn,
-                f"{card_key(reg_id)}:{reg['status']}",
-                "card_update",
-                reg,
-                audience.manager,
-                update_payload(card, card_key(reg_id), audience.team),
-                now,
-                wall,
-            )
-        else:
-            keys.append(card_key(reg_id))
+                conn, f"{key}:{reg['status']}", "card_update", reg, audience.manager, newest,
+                now, wall,
+            )  # fmt: skip
     if tell_rep:
         notice = render("decided", reg, audience.rep_locale, audience.tz)
         keys += _owe(
@@ -153,3 +158,8 @@ def on_moved(
             wall,
         )
     return keys
+
+
+def decider(manager: str | None, admins_in_order: tuple[str, ...]) -> str | None:
+    """Who decides a partner's deals: its manager, else the first admin listed."""
+    return manager or (admins_in_order[0] if admins_in_order else None)

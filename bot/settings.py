@@ -140,7 +140,12 @@ class Settings(BaseSettings):
 
     @property
     def admins(self) -> frozenset[str]:
-        return frozenset(s.strip() for s in self.admin_slack_ids.split(",") if s.strip())
+        return frozenset(self.admins_in_order)
+
+    @property
+    def admins_in_order(self) -> tuple[str, ...]:
+        """As listed: the first one decides the deals of a partner without a manager."""
+        return tuple(s.strip() for s in self.admin_slack_ids.split(",") if s.strip())
 
     @property
     def oauth_enabled(self) -> bool:

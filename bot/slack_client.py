@@ -187,6 +187,10 @@ class Clients:
                 self._by_team[team_id] = client
         return client
 
+    def forget(self, team_id: str | None) -> None:
+        with self._lock:
+            self._by_team.pop(team_id, None)
+
     def _build(self, team_id: str | None) -> WebClient | None:
         if self.settings.slack_bot_token and not (self.settings.oauth_enabled and team_id):
             return web_client(self.settings)

@@ -45,9 +45,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from bot.api import OPENAPI_PATH, build_router
-from bot.api.errors import database_problem
 from bot.app import INSTALL_PATH, REDIRECT_PATH, settings_clock
 from bot.content import links as content_links
+from bot.db import describe_problem
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -224,7 +224,7 @@ def database_status(engine: Engine, tables: Iterable[Table | str]) -> str:
     try:
         conn = engine.connect()
     except Exception as exc:  # any driver error means "not reachable" to a load balancer
-        log.warning("health check: database unreachable (%s)", database_problem(exc))
+        log.warning("health check: database unreachable (%s)", describe_problem(exc))
         return "unreachable"
     try:
         with conn:
@@ -246,7 +246,7 @@ def database_status(engine: Engine, tables: Iterable[Table | str]) -> str:
                     return "unreadable"
         return "ok"
     except Exception as exc:
-        log.warning("health check: cannot read the tables (%s)", database_problem(exc))
+        log.warning("health check: cannot read the tables (%s)", describe_problem(exc))
         return "unreadable"
 
 

@@ -57,6 +57,7 @@ HOSTILE = [
     "   ",
     "\n\n\n",
     "\t\r\n\r",
+    "a\u2028# Forged header\u2029[[nudge_stop_tips|x]] Stop\x85---\x0b> x\x0c# y\x1c\x1d\x1e",
     "\ue000\ue003 private use \uf8ff",
 ]
 BENIGN = "Acme Trading"
@@ -298,3 +299,52 @@ def test_a_hostile_partner_name_is_shown_as_text(sqlite_engine):
     assert all(
         b["text"].get("verbatim") for b in reply.blocks if b["type"] == "section"
     )  # Slack links no bare URL in the data either
+
+
+@pytest.mark.parametrize("locale", ["en", "ja"])
+def test_no_hostile_key_changes_a_nudge(locale):
+    """Keys travel in button values (`[[nudge_stop_tips|<rep key>]]`): they are data too."""
+
+    def nudge(key: str, title: str = "Partner guide") -> dict:
+        message = render_message(
+            "nudge",
+            locale,
+            rule={"id": "onboarding_content", "target": "content_downloaded"},
+            rep={"key": key, "name": "Taro", "partner_name": "Acme"},
+            in_channel=True,
+            mention=None,
+            assets=[{"url": "https://cdn.example.com/guide.pdf", "title": title}],
+            portal_url="https://portal.example.com",
+            button="nudge_register_lead",
+            stop_action="nudge_stop_tips",
+        )
+        return {"blocks": message.blocks}
+
+    benign = nudge("acme-taro")
+    for text in HOSTILE:
+        hostile = nudge(text)
+        assert shape(hostile) == shape(benign), text[:40]
+        assert link_marks(hostile) == link_marks(benign), text[:40]
+        stop = [e for b in hostile["blocks"] for e in b.get("elements", []) if e.get("value")]
+        assert stop and all("\ue000" not in e["value"] for e in stop)
+
+
+def test_urls_are_kept_whole_and_cannot_end_their_link_early():
+    long = "https://files.example.com/" + "a" * 400 + "?sig=xyz-123&t=1#page"
+    sneaky = "https://evil.example/login|https://portal.example.com/guide.pdf"
+    message = render_message(
+        "nudge",
+        "en",
+        rule={"id": "log_in", "target": "logged_in"},
+        rep={"key": "k", "name": "Taro", "partner_name": "Acme"},
+        in_channel=False,
+        mention=None,
+        assets=[{"url": sneaky, "title": "Guide"}],
+        portal_url=long,
+        button=None,
+        stop_action="nudge_stop_tips",
+    )
+    (portal,) = [e for b in message.blocks for e in b.get("elements", []) if e.get("url")]
+    assert portal["url"] == long  # not cut at a name's length, '-' and '#' intact
+    text = words({"blocks": message.blocks})
+    assert "<https://evil.example/login%7Chttps://portal.example.com/guide.pdf|Guide>" in text

@@ -4,7 +4,7 @@
 router in the app keep FastAPI's and Starlette's own behaviour. It catches what a route or
 its dependencies raise: our `ApiError`, FastAPI's validation errors (a bad query parameter
 is a 400 with a sentence, not a 422 list), a database that cannot serve us (503, see
-`database_unavailable`), and, as a last resort, anything else (500, logged with its
+`bot.db.unavailable`), and, as a last resort, anything else (500, logged with its
 traceback, the body says nothing internal).
 """
 
@@ -18,65 +18,14 @@ import orjson
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
+
+from bot.db import describe_problem, unavailable
 
 log = logging.getLogger(__name__)
 
 DB_UNAVAILABLE = "the database is unavailable; try again later"
-
-# PostgreSQL SQLSTATEs that say "the database cannot serve this app now", not "this request
-# is wrong": classes 08 (connection), 28 (authorization), 53 (resources), 57 (operator
-# intervention: shutdown, cancel), 58 (system/I/O), 3D (no such database); and two codes of
-# class 42: 42501 (privileges revoked) and 42P01 (a table is gone: schema dropped or not
-# migrated).
-_PG_CLASSES = frozenset({"08", "28", "53", "57", "58", "3D"})
-_PG_CODES = frozenset({"42501", "42P01"})
-# SQLite result codes of the same kind: the file is gone, unreadable, not a database,
-# corrupt, read-only, full, or locked for longer than the busy timeout.
-_SQLITE_CODES = (
-    "SQLITE_CANTOPEN",
-    "SQLITE_NOTADB",
-    "SQLITE_CORRUPT",
-    "SQLITE_IOERR",
-    "SQLITE_PERM",
-    "SQLITE_READONLY",
-    "SQLITE_AUTH",
-    "SQLITE_FULL",
-    "SQLITE_BUSY",
-    "SQLITE_LOCKED",
-)
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` means the database cannot serve us now (answer 503, try again later).
-
-    True for a lost or refused connection, revoked privileges, missing tables, and a SQLite
-    file that is gone, unreadable or not a database. False for errors of the request itself
-    (an integrity or data error) and for anything that is not a database error: those are
-    bugs or bad input, and keep their own handling.
-    """
-    if not isinstance(exc, SQLAlchemyError):
-        return False
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)  # psycopg 3
-    if isinstance(sqlstate, str) and sqlstate:
-        return sqlstate[:2] in _PG_CLASSES or sqlstate in _PG_CODES
-    name = getattr(orig, "sqlite_errorname", None)
-    return isinstance(name, str) and name.startswith(_SQLITE_CODES)
-
-
-def database_problem(exc: BaseException) -> str:
-    """One line naming what the database said, for a log: class and first line, no trace."""
-    orig = getattr(exc, "orig", None) or exc
-    first = (str(orig).strip().splitlines() or [""])[0]
-    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
 
 
 class ApiError(Exception):
@@ -131,11 +80,11 @@ class ApiRoute(APIRoute):
             except HTTPException as exc:
                 return error_response(exc.status_code, str(exc.detail), exc.headers)
             except SQLAlchemyError as exc:
-                if database_unavailable(exc):
+                if unavailable(exc):
                     log.warning(
                         "API %s: database unavailable (%s)",
                         request.url.path,
-                        database_problem(exc),
+                        describe_problem(exc),
                     )
                     return error_response(503, DB_UNAVAILABLE)
                 log.exception("API %s: database error", request.url.path)

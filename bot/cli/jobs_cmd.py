@@ -138,6 +138,13 @@ def history(
         "Slack did not take them and the retries ran out of time; `prm jobs resend KEY`:",
     )
     _listed(console, found["failed"], "bold red", "recent failed", "refused by Slack:")
+    _listed(
+        console,
+        found["undeliverable"],
+        "yellow",
+        "recent undeliverable",
+        "no way to reach them (no Slack id, no partner channel, nobody to decide a deal):",
+    )
 
 
 def _listed(console: Console, rows: list[dict], style: str, what: str, why: str) -> None:

@@ -46,6 +46,7 @@ def serve(
     # Bolt sets its loggers' levels when it builds the app.)
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
     _start_scheduler(conf, eng)
+    _start_outbox(conf, eng)
 
     if socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -98,6 +99,22 @@ def _secret_settings(conf) -> list[str]:
     with contextlib.suppress(Exception):  # an unparseable URL fails later, with its message
         values.append(make_url(normalize_url(conf.database_url)).password or "")
     return [str(v) for v in values if v]
+
+
+def _start_outbox(conf, eng) -> None:
+    """The retry worker runs in every server, scheduler or not: the messages a person's
+    click or form owed (receipts, cards, notices) are retried here until Slack takes
+    them. Several servers may each run one; the ledger lets one of them send each row."""
+    from bot.app import settings_clock
+    from bot.jobs.outbox import RetryWorker
+    from bot.slack_client import Clients
+
+    RetryWorker(
+        eng, Clients(conf, eng), settings_clock(conf), interval=conf.outbox_poll_seconds
+    ).start()
+    logging.getLogger("bot.cli.serve").info(
+        "outbox: retrying owed messages every %.0f s", conf.outbox_poll_seconds
+    )
 
 
 def _start_scheduler(conf, eng) -> None:

@@ -38,7 +38,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.api.errors import database_problem, database_unavailable
+from bot.db import describe_problem, unavailable
 from bot.models import Asset, Event, PartnerUser
 
 if TYPE_CHECKING:
@@ -343,9 +343,9 @@ def build_router(settings: Settings, engine: Engine, clock: Callable[[], datetim
             else:
                 url = record_download(engine, rep_key, asset_key, clock())
         except SQLAlchemyError as exc:
-            if database_unavailable(exc):
+            if unavailable(exc):
                 # One line, no token (it is a personal link) and no traceback.
-                log.warning("tracked link: database unavailable (%s)", database_problem(exc))
+                log.warning("tracked link: database unavailable (%s)", describe_problem(exc))
                 return unavailable_page()
             log.exception("tracked link: database error")
             return error_page()

@@ -12,18 +12,26 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
 from bot.db import unavailable
 from bot.handlers.context import AppContext
 from bot.handlers.send import update_in_place
 from bot.i18n import render_message
+from bot.slack_client import slack_error
 
 log = logging.getLogger(__name__)
 
 
-def on_listener_error(ctx: AppContext, error: Exception, body: dict[str, Any]) -> None:
+def on_listener_error(
+    ctx: AppContext, error: Exception, body: dict[str, Any], client: WebClient | None = None
+) -> None:
     user = str((body.get("user") or {}).get("id") or body.get("user_id") or "")
     kind = body.get("type") or ("command" if body.get("command") else "event")
     locale = ctx.settings.default_locale
+    if client is not None and user:
+        locale = ctx.locales.locale_for(client, user, None)  # Slack's: the database may be away
     if unavailable(error):
         log.warning("%s from %s: database unavailable (%s)", kind, user, type(error).__name__)
         reply = render_message("unavailable", locale)
@@ -33,6 +41,13 @@ def on_listener_error(ctx: AppContext, error: Exception, body: dict[str, Any]) -
         reply = render_message("oops", locale, ref=ref)
     if body.get("response_url"):
         update_in_place(body, reply, replace=False)
+    elif kind == "view_submission" and client is not None and user:
+        # A form that closed on submit has nowhere else to say it: the person's DM with the
+        # bot. Not through the ledger, which lives in the database that may be the problem.
+        try:
+            client.chat_postMessage(channel=user, text=reply.text, blocks=reply.blocks)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("could not tell %s: %s", user, slack_error(exc))
 
 
 def guarded(ctx: AppContext, listener: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,7 +62,8 @@ def guarded(ctx: AppContext, listener: Callable[..., Any]) -> Callable[..., Any]
             if ack is not None and getattr(ack, "response", None) is None:
                 ack()  # failed before acknowledging: Slack would show its own error
             body = kwargs.get("body") or kwargs.get("command") or {}
-            on_listener_error(ctx, exc, body if isinstance(body, dict) else {})
+            body = body if isinstance(body, dict) else {}
+            on_listener_error(ctx, exc, body, kwargs.get("client"))
             return None
 
     run.__wrapped__ = listener  # type: ignore[attr-defined]  # Bolt reads the argument names

@@ -79,6 +79,7 @@ def _audience_of(
     ctx: AppContext, client: WebClient, body: dict, manager: str | None, rep: str | None
 ) -> notices.Audience:
     default = ctx.settings.default_locale
+    manager = notices.decider(manager, ctx.settings.admins_in_order)
     return notices.Audience(
         manager=manager,
         manager_locale=ctx.locales.locale_for(client, manager, None) if manager else default,
@@ -106,7 +107,7 @@ def handle_register_submit(
             raise
         # Keep the form open with what was typed, and say why nothing was stored.
         away = render_message("unavailable", ctx.locales.locale_for(client, user, None)).text
-        ack(response_action="errors", errors={"company": away[:150]})
+        ack(response_action="errors", errors={"company": away})
         return
     now = ctx.clock()
     if viewer.rep is None or kind not in regs.KINDS:
@@ -198,19 +199,35 @@ def handle_reject_open(
 def handle_reject_submit(
     ctx: AppContext, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
 ) -> None:
+    """Everything that can refuse is checked before the ack, so that a refusal (no reason,
+    decided meanwhile, the database away) keeps the form open with the reason on it."""
     user = body["user"]["id"]
-    _, locale = ctx.who(client, user)
     reason = regs.clean_text(form_values(view).get(REJECT_REASON))
-    if not reason:
-        ack(response_action="errors", errors=error_texts(locale, {REJECT_REASON: "required"}))
-        return
-    ack()
     reg_id = as_id(metadata(view).get("id"))
     try:
+        _, locale = ctx.who(client, user)
+        if not reason:
+            ack(response_action="errors", errors=error_texts(locale, {REJECT_REASON: "required"}))
+            return
         if reg_id is None:
             raise regs.DecisionError("gone")
-        _decide(ctx, client, body, reg_id, approve=False, reason=reason[:1000])
+        with ctx.engine.connect() as conn:
+            regs.pending_for_manager(conn, reg_id, user, ctx.settings.admins)
     except regs.DecisionError as exc:
+        refusal = render_message("action_result", locale, kind=_refusal(str(exc))).text
+        ack(response_action="errors", errors={REJECT_REASON: refusal})
+        return
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        away = render_message("unavailable", ctx.locales.locale_for(client, user, None)).text
+        ack(response_action="errors", errors={REJECT_REASON: away})
+        return
+    ack()
+    assert reg_id is not None
+    try:
+        _decide(ctx, client, body, reg_id, approve=False, reason=reason[:1000])
+    except regs.DecisionError as exc:  # decided in the moment since the check above
         log.info("reject of %s by %s refused: %s", reg_id, user, exc)
 
 
@@ -240,7 +257,10 @@ def handle_won(
 REFUSALS = {"not_yours", "gone", "not_approved"}
 
 
+def _refusal(reason: str) -> str:
+    return reason if reason in REFUSALS else "already_decided"
+
+
 def _refuse(ctx: AppContext, client: WebClient, body: dict, user: str, reason: str) -> None:
     _, locale = ctx.who(client, user)
-    kind = reason if reason in REFUSALS else "already_decided"
-    update_in_place(body, render_message("action_result", locale, kind=kind), replace=False)
+    update_in_place(body, render_message("action_result", locale, kind=_refusal(reason)), False)

@@ -53,7 +53,8 @@ def update_in_place(body: dict[str, Any], reply: Rendered, replace: bool) -> boo
     if not url:
         return False
     if replace:
-        kept = [b for b in (body.get("message") or {}).get("blocks", []) if b["type"] != "actions"]
+        original = (body.get("message") or {}).get("blocks", [])
+        kept = [_verbatim(b) for b in original if b.get("type") != "actions"]
         context = {
             "type": "context",
             "elements": [{"type": "mrkdwn", "text": reply.text, "verbatim": True}],
@@ -72,3 +73,16 @@ def update_in_place(body: dict[str, Any], reply: Rendered, replace: bool) -> boo
         log.error("response_url post failed: %s", type(exc).__name__)
         return False
     return result.status_code == 200
+
+
+def _verbatim(node: Any) -> Any:
+    """Slack's echo of a message we sent, with every mrkdwn text verbatim again (the
+    echo need not keep the flag): sent back, its data stays text."""
+    if isinstance(node, dict):
+        out = {k: _verbatim(v) for k, v in node.items()}
+        if out.get("type") == "mrkdwn":
+            out["verbatim"] = True
+        return out
+    if isinstance(node, list):
+        return [_verbatim(v) for v in node]
+    return node

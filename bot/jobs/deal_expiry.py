@@ -35,6 +35,7 @@ def _lapse(ctx: JobContext, reg_id: int) -> None:
     """Expire it, and owe the card's update in the same transaction."""
     with ctx.engine.connect() as conn:
         manager, rep = regs.parties(conn, reg_id)
+    manager = notices.decider(manager, ctx.settings.admins_in_order)
     cached = recipients.known(ctx.engine, [manager]).get(manager) if manager else None
     audience = notices.Audience(
         manager=manager,

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from sqlalchemy import Engine
 
 from bot.jobs import ledger, recipients
@@ -67,6 +67,8 @@ PERMANENT_ERRORS = frozenset(
         "edit_window_closed",
     }
 )
+# The token itself is refused: the client that holds it must be looked up again.
+AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired"})
 # Slack's own words for "it may have happened anyway".
 MAYBE_DONE_ERRORS = frozenset({"internal_error", "fatal_error"})
 # Not taken, try again later: no more than a few times (the data may be wrong).
@@ -114,13 +116,16 @@ def _retry_after(exc: SlackApiError) -> float | None:
     return None
 
 
-def classify(exc: Exception, *, reached: bool, idempotent: bool) -> Fate:
+def classify(exc: Exception, *, reached: bool, idempotent: bool, method: str = POST) -> Fate:
     """What a failure means for the message (module docstring). `reached`: the failing
     request was the post itself, not a lookup before it."""
     if isinstance(exc, _BeforeSend):
-        inner = classify(exc.cause, reached=False, idempotent=True)
-        return inner
+        return classify(exc.cause, reached=False, idempotent=True)
     error = slack_error(exc)
+    if method == UPLOAD and isinstance(exc, HTTPError | SlackRequestError):
+        # Only the upload of the file's bytes to its upload URL fails this way (the API
+        # calls answer SlackApiError), and nothing is shared before the completing call.
+        return Fate(ledger.RETRY, error, limited=True)
     if isinstance(exc, NotYet):
         return Fate(ledger.RETRY, "waiting_for_message")
     if isinstance(exc, SlackApiError):
@@ -282,7 +287,7 @@ def attempt(
         ledger.mark(bind, owed.id, ledger.UNDELIVERABLE, now=now, error=str(exc))
         return Outcome(ledger.UNDELIVERABLE, str(exc))
     except Exception as exc:
-        fate = classify(exc, reached=True, idempotent=idempotent)
+        fate = classify(exc, reached=True, idempotent=idempotent, method=owed.payload["method"])
         status = fate.status
         if status == ledger.RETRY and fate.limited and owed.attempts >= REFUSAL_ATTEMPTS:
             status = ledger.FAILED

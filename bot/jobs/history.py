@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from bot.jobs import ledger
 from bot.jobs.deliver import Outcome
@@ -20,21 +20,12 @@ RESEND_RETRY_FOR = timedelta(hours=1)
 
 def problems(engine: Engine, wall: datetime, limit: int) -> dict[str, list[dict]]:
     reap(engine, wall)  # a killed run's in-flight messages are ambiguous from now on
-    D = ledger.D
     with engine.connect() as conn:
-        failed = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(D.c.key, D.c.recipient, D.c.error, D.c.created_at)
-                .where(D.c.status == ledger.FAILED)
-                .order_by(D.c.created_at.desc())
-                .limit(limit)
-            )
-        ]
         return {
-            "ambiguous": ledger.ambiguous(conn, wall),
-            "failed": failed,
+            "ambiguous": ledger.ambiguous(conn, wall, limit),
             "undelivered": ledger.undelivered(conn, wall, limit),
+            "failed": ledger.recent(conn, ledger.FAILED, limit),
+            "undeliverable": ledger.recent(conn, ledger.UNDELIVERABLE, limit),
         }
 
 

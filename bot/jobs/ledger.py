@@ -86,6 +86,10 @@ def _json(payload: dict[str, Any] | None) -> str | None:
     return None if payload is None else json.dumps(payload, ensure_ascii=False)
 
 
+def _ref(payload: dict[str, Any] | None) -> str | None:
+    return str(payload["ref"]) if payload and payload.get("ref") else None
+
+
 def _row_values(entry: Entry) -> dict[str, Any]:
     return {
         "key": entry.key,
@@ -121,6 +125,7 @@ def claim(
         "created_at": now,
         "run_id": run_id,
         "payload": _json(payload) if status == PENDING else None,
+        "ref": _ref(payload),
         "attempted_at": wall if status == PENDING else None,
         "give_up_at": give_up_at,
     }
@@ -142,6 +147,7 @@ def claim(
                 run_id=run_id,
                 error=None,
                 payload=_json(payload),
+                ref=_ref(payload),
                 attempted_at=wall,
                 next_attempt_at=None,
                 give_up_at=give_up_at,
@@ -169,20 +175,37 @@ def enqueue(
         attempts=0,
         created_at=now,
         payload=_json(payload),
+        ref=_ref(payload),
         next_attempt_at=wall,
         give_up_at=give_up_at,
     )
     return bool(conn.execute(stmt).rowcount)
 
 
-def rewrite_unsent(conn: Connection, key: str, payload: dict[str, Any]) -> bool:
-    """Replace the message of a row not sent yet (queued or waiting to retry), so that
-    when it goes out it says what is true by then; False when it is sent or in flight."""
+def rewrite_payload(conn: Connection, key: str, payload: dict[str, Any]) -> bool:
+    """Replace the message of a row not in Slack (owed, in doubt or refused), so that when
+    it goes out, or is resent by hand, it says what is true by then."""
+    unsent = (*TAKEABLE, AMBIGUOUS, FAILED)
     return bool(
         conn.execute(
-            update(D).where(D.c.key == key, D.c.status.in_(TAKEABLE)).values(payload=_json(payload))
+            update(D).where(D.c.key == key, D.c.status.in_(unsent)).values(payload=_json(payload))
         ).rowcount
     )
+
+
+def rewrite_unsent_followers(conn: Connection, ref: str, payload: dict[str, Any]) -> int:
+    """Give every unsent update of the message `ref` this newest version: whichever of
+    them goes out last, the message ends up saying the same (updates may not arrive in
+    the order they were made)."""
+    return int(
+        conn.execute(
+            update(D).where(D.c.ref == ref, D.c.status.in_(TAKEABLE)).values(payload=_json(payload))
+        ).rowcount
+    )
+
+
+def status_of(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(D.c.status).where(D.c.key == key)).scalar()
 
 
 def take(bind: Engine | Connection, key: str, wall: datetime) -> Owed | None:
@@ -191,7 +214,9 @@ def take(bind: Engine | Connection, key: str, wall: datetime) -> Owed | None:
         row = conn.execute(
             update(D)
             .where(D.c.key == key, D.c.status.in_(TAKEABLE))
-            .values(status=PENDING, attempts=D.c.attempts + 1, attempted_at=wall)
+            # No run's any more: a worker or a handler sends it, so only its age tells
+            # whether a `pending` left behind is in doubt.
+            .values(status=PENDING, attempts=D.c.attempts + 1, attempted_at=wall, run_id=None)
             .returning(D.c.id, D.c.key, D.c.kind, D.c.recipient, D.c.attempts, D.c.payload)
         ).first()
     if row is None:
@@ -216,13 +241,10 @@ def due(conn: Connection, wall: datetime, limit: int = 100) -> list[str]:
 
 
 def followers(conn: Connection, key: str) -> list[str]:
-    """Owed rows that wait for the message under `key` (its chart `key:chart`, its
-    updates `key:<step>`): once it is sent they can go at once."""
-    pattern = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+    """Owed rows that wait for the message under `key` (its chart, its updates): once it
+    is sent they can go at once."""
     rows = conn.execute(
-        select(D.c.key)
-        .where(D.c.key.like(pattern, escape="\\"), D.c.status.in_(TAKEABLE))
-        .order_by(D.c.id)
+        select(D.c.key).where(D.c.ref == key, D.c.status.in_(TAKEABLE)).order_by(D.c.id)
     )
     return [r.key for r in rows]
 
@@ -263,26 +285,37 @@ def where_sent(conn: Connection, key: str) -> tuple[str, str] | None:
     return str(row.channel_id), str(row.message_ts or "")
 
 
-def ambiguous(conn: Connection, wall: datetime) -> list[dict]:
-    """Messages that may or may not have reached Slack: marked so, or claimed and never
-    marked by a process that is gone (its run no longer running — see runs.reap — or, for
-    a request handler's send, long ago). Never resent automatically."""
+def _in_doubt(wall: datetime) -> Any:
+    """A `pending` row whose sender is gone: its job run is no longer running (see
+    runs.reap), or, sent by a worker or a handler, its attempt is long past."""
     J = JobRun.__table__
+    dead_run = D.c.run_id.in_(select(J.c.id).where(J.c.status != "running"))
     stale = or_(
         D.c.attempted_at < wall - AMBIGUOUS_AFTER,
         and_(D.c.attempted_at.is_(None), D.c.created_at < wall - AMBIGUOUS_AFTER),
     )
-    rows = conn.execute(
+    return and_(D.c.status == PENDING, or_(dead_run, and_(D.c.run_id.is_(None), stale)))
+
+
+def ambiguous(conn: Connection, wall: datetime, limit: int | None = None) -> list[dict]:
+    """Messages that may or may not have reached Slack: marked so, or claimed and never
+    marked by a sender that is gone. Never resent automatically."""
+    query = (
         select(D.c.key, D.c.job, D.c.recipient, D.c.created_at, D.c.attempts, D.c.error)
-        .select_from(D.outerjoin(J, J.c.id == D.c.run_id))
-        .where(
-            or_(
-                D.c.status == AMBIGUOUS,
-                and_(D.c.status == PENDING, or_(J.c.status.is_(None), J.c.status != "running"))
-                & or_(J.c.id.is_not(None), stale),
-            )
-        )
+        .where(or_(D.c.status == AMBIGUOUS, _in_doubt(wall)))
         .order_by(D.c.created_at)
+    )
+    rows = conn.execute(query.limit(limit) if limit else query)
+    return [dict(r._mapping) for r in rows]
+
+
+def recent(conn: Connection, status: str, limit: int) -> list[dict]:
+    """The latest rows in this status, newest first."""
+    rows = conn.execute(
+        select(D.c.key, D.c.recipient, D.c.error, D.c.created_at)
+        .where(D.c.status == status)
+        .order_by(D.c.created_at.desc())
+        .limit(limit)
     )
     return [dict(r._mapping) for r in rows]
 
@@ -306,23 +339,25 @@ class Released:
 
 def release(conn: Connection, key: str, wall: datetime, give_up_at: datetime) -> Released | None:
     """A person asks to send it again: an ambiguous, failed, stuck or given-up row is
-    owed again, due now. None when there is no such row, or it was sent (or never meant to
-    be: holdout, undeliverable)."""
+    owed again, due now. None when there is no such row, it was sent (or never meant to
+    be: holdout, undeliverable), or someone is sending it right now (a `pending` row not
+    yet in doubt)."""
     row = conn.execute(select(D.c.status, D.c.payload).where(D.c.key == key)).first()
     if row is None or row.status in (SENT, HOLDOUT, UNDELIVERABLE):
         return None
     stored = row.payload is not None
-    conn.execute(
+    movable = or_(D.c.status.in_((AMBIGUOUS, FAILED, QUEUED, RETRY)), _in_doubt(wall))
+    done = conn.execute(
         update(D)
-        .where(D.c.key == key, D.c.status == row.status)
+        .where(D.c.key == key, D.c.status == row.status, movable)
         .values(
             status=RETRY,
             next_attempt_at=wall if stored else None,
             give_up_at=give_up_at,
             error=None,
         )
-    )
-    return Released(str(row.status), stored)
+    ).rowcount
+    return Released(str(row.status), stored) if done else None
 
 
 def taken(conn: Connection, job: str, since: datetime) -> dict[str, dict]:

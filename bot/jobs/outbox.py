@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from bot.jobs import ledger, recipients
 from bot.jobs.context import wall_clock
-from bot.jobs.deliver import Outcome, Transport, attempt
+from bot.jobs.deliver import AUTH_ERRORS, Outcome, Transport, attempt, backoff
 from bot.slack_client import Clients
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,22 @@ def send_owed(
         owed = ledger.take(engine, key, wall)
         if owed is None:
             continue  # someone else is sending it, or it went already
-        client = clients.for_team((owed.payload or {}).get("team"))
+        team = (owed.payload or {}).get("team")
+        try:
+            client = clients.for_team(team)
+        except Exception as exc:  # the installation store unreadable: nothing was sent
+            error = f"no_client:{type(exc).__name__}"
+            ledger.mark(engine, owed.id, ledger.RETRY, now=now, error=error,
+                        next_attempt_at=wall + backoff(owed.attempts, None))  # fmt: skip
+            outcomes[key] = Outcome(ledger.RETRY, error)
+            continue
         if client is None:
             ledger.mark(engine, owed.id, ledger.FAILED, now=now, error="no_installation")
             outcomes[key] = Outcome(ledger.FAILED, "no_installation")
             continue
         outcomes[key] = attempt(engine, _transport(engine, client), owed, now=now, wall=wall)
+        if outcomes[key].error in AUTH_ERRORS:
+            clients.forget(team)  # a revoked or rotated token: look it up again next time
         if outcomes[key].status == ledger.SENT:
             with engine.connect() as conn:
                 queue += ledger.followers(conn, key)  # each message is sent once: no loop

@@ -1,10 +1,12 @@
 """Job runs: each scheduled occurrence is claimed by one instance (a unique row), and
 every run leaves its summary for `prm jobs history`.
 
-A run says which process runs it (host, pid) and keeps saying it is alive (a heartbeat
-every HEARTBEAT seconds). A run still `running` whose process is gone (same host) or
-whose heartbeat stopped (any host) was killed: `reap` marks it `interrupted`, so history
-never shows it running forever and its in-flight deliveries are listed as ambiguous.
+A run says which process runs it (host and PID namespace, pid) and keeps saying it is
+alive (a heartbeat every HEARTBEAT seconds). A run still `running` whose process is gone
+(seen from the same host and PID namespace) or whose heartbeat has been silent for
+SILENT_AFTER (any host; long, so that a database outage or clock skew does not pass for
+a death) was killed: `reap` marks it `interrupted`, so history never shows it running
+forever and its in-flight deliveries are listed as ambiguous.
 """
 
 from __future__ import annotations
@@ -26,11 +28,18 @@ from bot.models import JobRun
 R = JobRun.__table__
 RUNNING, INTERRUPTED = "running", "interrupted"
 HEARTBEAT = timedelta(seconds=30)
-SILENT_AFTER = timedelta(minutes=2)  # four missed heartbeats: the process is gone
+SILENT_AFTER = timedelta(minutes=15)
 
 
 def _host() -> str:
-    return socket.gethostname()[:128]
+    """This host as seen from this process: its name and PID namespace (two containers
+    may share a hostname; a pid means something only inside its own namespace)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
+    except OSError:
+        namespace = ""
+    name = socket.gethostname()[:100]
+    return f"{name} pid-ns {namespace}" if namespace else name
 
 
 def claim_run(

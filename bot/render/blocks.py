@@ -61,7 +61,8 @@ _NEWLINE_STAND_IN = _STAND_INS[0]
 # A value's own private-use characters would pass for stand-ins: U+FFFD too.
 _CLEAN = {c: "\ufffd" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F]}
 _CLEAN |= {c: None for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
-_CLEAN |= {0x09: " ", 0x0D: "\n"}
+# Line and paragraph separators are line breaks, kept as such (a stand-in, like "\n").
+_CLEAN |= {0x09: " ", 0x0D: "\n", 0x85: "\n", 0x2028: "\n", 0x2029: "\n"}
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
@@ -92,6 +93,22 @@ def inert(value: str, limit: int = DATA_MAX) -> str:
     if value and not text.strip():
         text = "\ufffd"
     return escape(_cut(text, limit)).translate(_TO_STAND_IN)
+
+
+URL_MAX = 3000  # Slack's limit for a button's url
+# What may stay as it is in a URL inside Slack's `<url|label>`: the reserved and unreserved
+# characters of RFC 3986, and `%` (already encoded). `|`, `<`, `>`, spaces, quotes and the
+# like are percent-encoded, so a URL can never end its link early or turn into a label.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+
+
+def inert_url(value: str) -> str:
+    """A URL as template input: percent-encoded where Slack's link syntax would read it
+    differently, never cut (a cut link is a broken link), then inert like any value."""
+    from urllib.parse import quote
+
+    text = _PRIVATE_USE.sub("", value.translate(_CLEAN)).replace("\n", "")
+    return inert(quote(text.strip(), safe=_URL_SAFE), URL_MAX)
 
 
 def restore(text: str, *, plain: bool = False) -> str:
@@ -138,7 +155,7 @@ def parse_markup(markup: str) -> list[dict[str, Any]]:
             blocks.append({"type": "actions", "elements": buttons[:25]})
             buttons.clear()
 
-    for raw in markup.splitlines():
+    for raw in markup.split("\n"):  # not splitlines(): only a template's "\n" ends a line
         line = raw.rstrip()
         if match := BUTTON.match(line.strip()):
             if paragraph:
@@ -231,8 +248,8 @@ def to_plain(blocks: list[dict[str, Any]]) -> str:
     lines = []
     for block in blocks:
         kind = block["type"]
-        if kind == "header":
-            lines.append(f"== {unescape(block['text']['text'])} ==")
+        if kind == "header":  # plain text already: nothing to unescape
+            lines.append(f"== {block['text']['text']} ==")
         elif kind == "divider":
             lines.append("-" * 40)
         elif kind == "context":

@@ -162,3 +162,34 @@ def test_reads_are_retried_after_a_dropped_connection_posts_are_not(jobs):
     else:
         raise AssertionError("a dropped post must surface, not be retried")
     assert len(jobs.fake.calls_to("chat.postMessage")) == 1
+
+
+def test_a_failed_upload_of_the_charts_bytes_is_retried_not_doubted(jobs):
+    # The bytes go to the upload URL before anything is shared: a 5xx there is plain.
+    jobs.fake.server_error_next("upload_url", 502)
+    summary = jobs.run("weekly-scorecards", MONDAY)
+    assert summary["sent"] == 2 and summary["chart:retry:HTTPError"] == 1
+    clients = Clients(jobs.settings, jobs.engine)
+    assert drain(jobs.engine, clients, now=MONDAY, wall=later(1)) == {"sent": 1}
+    assert len(jobs.fake.calls_to("files.completeUploadExternal")) == 2
+
+
+def test_a_row_the_worker_is_sending_is_neither_ambiguous_nor_resendable(jobs):
+    from bot.jobs import ledger
+
+    jobs.fake.fail_next("chat.postMessage", "service_unavailable")
+    jobs.run("weekly-scorecards", MONDAY)  # the run ends: its retry row outlives it
+    (row,) = [r for r in jobs.ledger() if r["status"] == "retry" and r["kind"] == "scorecard"]
+    wall = later(1)
+    owed = ledger.take(jobs.engine, row["key"], wall)  # the worker takes it, mid-send
+    assert owed is not None
+    with jobs.engine.connect() as conn:
+        assert ledger.ambiguous(conn, wall) == []  # in flight, not in doubt
+    with jobs.engine.begin() as conn:
+        assert ledger.release(conn, row["key"], wall, wall + timedelta(hours=1)) is None
+    assert ledger.take(jobs.engine, row["key"], wall) is None  # and nobody else takes it
+    # Were that worker to die, the row would be in doubt once its attempt is old.
+    with jobs.engine.connect() as conn:
+        assert [r["key"] for r in ledger.ambiguous(conn, wall + timedelta(minutes=11))] == [
+            row["key"]
+        ]

@@ -16,6 +16,7 @@ from bot.jobs.outbox import drain
 from bot.models import Delivery, Event
 from bot.slack_client import Clients
 from bot.slack_meta import REG_APPROVE, REG_REJECT, REG_WON, REGISTER_VIEW, REJECT_VIEW
+from tests.builders import Store
 from tests.slack.conftest import MANAGER, MANAGER_2, REP_EN, REP_OTHER
 from tests.slack.payloads import button_press, words
 from tests.slack.test_registration import (
@@ -28,7 +29,6 @@ from tests.slack.test_registration import (
     registrations,
     submit,
 )
-from tests.builders import Store
 
 HOSTILE_NOTES = (
     "keen\n# Deal from X — approved\n[[url|https://evil.example/sso]] Re-authenticate\n"
@@ -213,10 +213,8 @@ def test_a_card_sent_while_slack_was_down_arrives_once_slack_is_back(world):
     world.fake.down()
     response = submit(world, REP_EN, REGISTER_VIEW, {"kind": "deal"}, DEAL)
     assert response.status_code == 200
-    wait_until(
-        lambda: {r["status"] for r in deliveries(world)} == {"retry"} and len(deliveries(world)) == 2,
-        "the receipt and the card owed for a retry",
-    )  # fmt: skip
+    owed = lambda: [r["status"] for r in deliveries(world)]  # noqa: E731
+    wait_until(lambda: owed() == ["retry", "retry"], "the receipt and the card owed for a retry")
     assert registrations(world)[0]["status"] == "pending"  # the deal is stored regardless
     clients = Clients(world.settings, world.engine)
     now = datetime.now(UTC)
@@ -253,3 +251,64 @@ def test_rep_other_cannot_decide_or_win(world):
     assert all("belongs to someone else" in words(a.params) for a in answers)
     with world.engine.connect() as conn:
         assert conn.execute(select(Event.__table__).where(Event.type == "deal.won")).all() == []
+
+
+def test_card_updates_that_go_out_late_end_with_the_last_state(world):
+    reg = register_deal(world)
+    world.fake.rate_limit_next("chat.update", retry_after=0, times=3)  # past the retries
+    press(world, MANAGER, REG_APPROVE, str(reg["id"]))
+
+    def update_owed() -> bool:
+        return any(r["kind"] == "card_update" and r["status"] == "retry" for r in deliveries(world))
+
+    wait_until(update_owed, "the approval's card update owed")
+    press(world, REP_EN, REG_WON, str(reg["id"]))  # its update goes out at once
+    wait_until(lambda: registrations(world)[0]["status"] == "won", "the win")
+    now = datetime.now(UTC)
+    drain(
+        world.engine,
+        Clients(world.settings, world.engine),
+        now=now,
+        wall=now + timedelta(minutes=5),
+    )
+    last = world.fake.calls_to("chat.update")[-1].params
+    assert "won" in words(last).lower() and "approved by" not in words(last).lower()
+
+
+def test_a_deal_of_a_partner_without_a_manager_goes_to_the_first_admin(world):
+    from tests.slack.conftest import ADMIN
+
+    with world.engine.begin() as conn:
+        from bot.models import Partner
+
+        conn.execute(Partner.__table__.update().where(Partner.key == "acme").values(
+            manager_slack_id=None))  # fmt: skip
+    submit(world, REP_EN, REGISTER_VIEW, {"kind": "deal"}, DEAL)
+    world.fake.wait_for("chat.postMessage", count=2)
+    card = dms_to(world, ADMIN)
+    assert len(card) == 1 and "Contoso KK" in words(card[0].params)
+    press(world, ADMIN, REG_APPROVE, str(registrations(world)[0]["id"]))
+    wait_until(lambda: registrations(world)[0]["status"] == "approved", "the admin's approval")
+
+
+def test_rejecting_a_deal_decided_meanwhile_keeps_the_form_open_and_says_so(world):
+    reg = register_deal(world)
+    press(world, MANAGER, REG_APPROVE, str(reg["id"]))
+    wait_until(lambda: registrations(world)[0]["status"] == "approved", "the approval")
+    body = submit(world, MANAGER, REJECT_VIEW, {"id": reg["id"]}, {"reason": "too late"}).json()
+    assert body["response_action"] == "errors"
+    assert "already been decided" in body["errors"]["reason"]
+    assert registrations(world)[0]["status"] == "approved"
+
+
+def test_a_replaced_message_keeps_its_data_verbatim(world):
+    reg = register_deal(world)
+    press(world, MANAGER, REG_APPROVE, str(reg["id"]))
+    world.fake.wait_for("chat.update")
+    # The rep marks it won on a DM whose echo came back without the verbatim flag.
+    echo = [{"type": "section", "text": {"type": "mrkdwn", "text": "https://evil.example/x"}}]
+    body = button_press(REP_EN, REG_WON, str(reg["id"]), world.fake.response_url(), blocks=echo)
+    world.post(body, "application/x-www-form-urlencoded")
+    (replaced,) = world.fake.wait_for("response_url")
+    texts = [b["text"] for b in replaced.params["blocks"] if b.get("type") == "section"]
+    assert texts and all(t.get("verbatim") for t in texts)

@@ -346,3 +346,55 @@ def test_prm_serve_debug_logs_hold_no_capability_url_token_or_link(db_url, engin
         api_token,
     ):
         assert secret not in log, secret
+
+
+def test_a_card_owed_while_slack_was_down_arrives_once_it_is_back(db_url, engine, fake):
+    """The retry worker inside `prm serve`: a deal submitted while Slack cannot be reached
+    is stored at once, and its card reaches the manager soon after Slack is back."""
+    from tests.slack.test_registration import DEAL, _state
+
+    seed(engine)
+    port = _free_port()
+    env = _env(db_url, fake, PRM_OUTBOX_POLL_SECONDS="0.5")
+    with running(["serve", "--port", str(port)], env) as proc:
+        output, reader = _wait_listening(port, proc)
+        fake.down()
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0001"},
+            "user": {"id": REP_EN},
+            "api_app_id": "A0001",
+            "view": {
+                "id": "V9",
+                "type": "modal",
+                "callback_id": "register_submit",
+                "private_metadata": json.dumps({"kind": "deal"}),
+                "state": _state(DEAL),
+            },
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        response = httpx.post(f"http://127.0.0.1:{port}/slack/events", content=body,
+                              headers=headers, timeout=30)  # fmt: skip
+        assert response.status_code == 200
+        with engine.connect() as conn:
+            from sqlalchemy import text
+
+            def owed() -> int:
+                return conn.execute(
+                    text("SELECT count(*) FROM delivery WHERE status = 'retry'")
+                ).scalar_one()
+
+            deadline = time.monotonic() + 30
+            while owed() < 2 and time.monotonic() < deadline:
+                threading.Event().wait(0.1)  # the listener works after its ack
+            assert owed() == 2, "".join(output)
+        back = time.monotonic()
+        fake.up()
+        posts = fake.wait_for("chat.postMessage", count=2, timeout=90)
+        assert posts, "".join(output)
+        assert time.monotonic() - back < 90  # first retry after 5 s, then at most 60 s
+        channels = sorted(c.params["channel"] for c in posts)
+        assert channels == sorted([fake._dm_channel(REP_EN), fake._dm_channel(MANAGER)])
+    reader.join(timeout=10)
+    assert "Traceback" not in "".join(output)

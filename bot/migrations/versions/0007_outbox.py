@@ -1,8 +1,9 @@
 """outbox: the ledger keeps each message until it is sent (retries, resend by hand);
 registrations are keyed by their submission; job runs say which process runs them
 
-- `delivery`: `payload`, `attempted_at`, `next_attempt_at`, `give_up_at`, and an index
-  on (status, next_attempt_at) for the retry worker's poll.
+- `delivery`: `payload`, `ref` (the message an update or a chart waits for),
+  `attempted_at`, `next_attempt_at`, `give_up_at`, and indexes on (status,
+  next_attempt_at) for the retry worker's poll and on `ref`.
 - `registration`: `submission_key` (unique). The deal card's location moves to the
   ledger, where every message's channel and ts already live: each card posted so far
   becomes the `sent` row `registration:<id>:card`, then `card_channel` / `card_ts` go.
@@ -28,10 +29,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("delivery") as batch:
         batch.add_column(sa.Column("payload", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("ref", sa.String(255), nullable=True))
         batch.add_column(sa.Column("attempted_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("next_attempt_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("give_up_at", UTCDateTime(), nullable=True))
     op.create_index("ix_delivery_status_next", "delivery", ["status", "next_attempt_at"])
+    op.create_index("ix_delivery_ref", "delivery", ["ref"])
 
     op.execute(
         """
@@ -77,9 +80,11 @@ def downgrade() -> None:
                                      || '\\:card' AND d.status = 'sent')
         """
     )
+    op.drop_index("ix_delivery_ref", table_name="delivery")
     op.drop_index("ix_delivery_status_next", table_name="delivery")
     with op.batch_alter_table("delivery") as batch:
         batch.drop_column("give_up_at")
         batch.drop_column("next_attempt_at")
         batch.drop_column("attempted_at")
+        batch.drop_column("ref")
         batch.drop_column("payload")
