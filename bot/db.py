@@ -84,18 +84,18 @@ def unavailable(exc: BaseException) -> bool:
     """
     if not isinstance(exc, SQLAlchemyError):
         return False
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)  # psycopg 3
-    if isinstance(sqlstate, str) and sqlstate:
-        return sqlstate[:2] in _PG_CLASSES or sqlstate in _PG_CODES
-    name = getattr(orig, "sqlite_errorname", None)
-    return isinstance(name, str) and name.startswith(_SQLITE_CODES)
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        sqlstate = getattr(orig, "sqlstate", None)  # psycopg 3
+        if isinstance(sqlstate, str) and sqlstate:
+            return sqlstate[:2] in _PG_CLASSES or sqlstate in _PG_CODES
+        name = getattr(orig, "sqlite_errorname", None)  # sqlite3 says OperationalError
+        if isinstance(name, str) and name:  # for a typo in a query too: go by its code
+            return name.startswith(_SQLITE_CODES) or "no such table" in str(orig)
+    # No code to go by: a connection that failed or broke.
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def describe_problem(exc: BaseException) -> str:
