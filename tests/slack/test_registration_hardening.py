@@ -312,3 +312,11 @@ def test_a_replaced_message_keeps_its_data_verbatim(world):
     (replaced,) = world.fake.wait_for("response_url")
     texts = [b["text"] for b in replaced.params["blocks"] if b.get("type") == "section"]
     assert texts and all(t.get("verbatim") for t in texts)
+
+
+@pytest.mark.parametrize("amount", ["1e-30", "0.00001", "-5", "NaN", "Infinity", "1e16"])
+def test_an_amount_the_deal_cannot_hold_exactly_is_refused_on_the_field(world, amount):
+    response = submit(world, REP_EN, REGISTER_VIEW, {"kind": "deal"}, {**DEAL, "amount": amount})
+    body = response.json()
+    assert body["response_action"] == "errors" and set(body["errors"]) == {"amount"}
+    assert registrations(world) == []
