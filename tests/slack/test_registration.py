@@ -40,7 +40,10 @@ def _state(values: dict[str, str]) -> dict:
     return {"values": state}
 
 
-def submit(world, user: str, callback: str, meta: dict, values: dict[str, str]):
+def submission(
+    user: str, callback: str, meta: dict, values: dict[str, str], view_id: str = "V1"
+) -> str:
+    """The form body Slack posts when `user` submits a modal."""
     payload = {
         "type": "view_submission",
         "team": {"id": "T0001"},
@@ -48,16 +51,18 @@ def submit(world, user: str, callback: str, meta: dict, values: dict[str, str]):
         "api_app_id": "A0001",
         "trigger_id": "1.2.3",
         "view": {
-            "id": "V1",
+            "id": view_id,
             "type": "modal",
             "callback_id": callback,
             "private_metadata": json.dumps(meta),
             "state": _state(values),
         },
     }
-    return world.post(
-        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-    )
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def submit(world, user: str, callback: str, meta: dict, values: dict[str, str]):
+    return world.post(submission(user, callback, meta, values), "application/x-www-form-urlencoded")
 
 
 def press(world, user: str, action_id: str, value: str):

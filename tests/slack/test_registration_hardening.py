@@ -17,7 +17,7 @@ from bot.models import Delivery, Event
 from bot.slack_client import Clients
 from bot.slack_meta import REG_APPROVE, REG_REJECT, REG_WON, REGISTER_VIEW, REJECT_VIEW
 from tests.builders import Store
-from tests.slack.conftest import MANAGER, MANAGER_2, REP_EN, REP_OTHER
+from tests.slack.conftest import MANAGER, MANAGER_2, REP_EN, REP_OTHER, sign
 from tests.slack.payloads import button_press, words
 from tests.slack.test_registration import (
     DEAL,
@@ -27,6 +27,7 @@ from tests.slack.test_registration import (
     press,
     register_deal,
     registrations,
+    submission,
     submit,
 )
 
@@ -97,23 +98,7 @@ def test_a_rep_cannot_mark_their_own_pending_deal_won(world):
 
 
 def test_a_submission_sent_twice_stores_one_registration_and_one_card(world):
-    payload = {
-        "type": "view_submission",
-        "team": {"id": "T0001"},
-        "user": {"id": REP_EN},
-        "api_app_id": "A0001",
-        "trigger_id": "1.2.3",
-        "view": {
-            "id": "V42",
-            "type": "modal",
-            "callback_id": REGISTER_VIEW,
-            "private_metadata": json.dumps({"kind": "deal"}),
-            "state": _state(DEAL),
-        },
-    }
-    body = urlencode({"payload": json.dumps(payload)})
-    from tests.slack.conftest import sign
-
+    body = submission(REP_EN, REGISTER_VIEW, {"kind": "deal"}, DEAL, view_id="V42")
     headers = sign(body)  # the same signed bytes, twice (a replay, or Slack retrying)
     for _ in range(2):
         response = world.post(body, "application/x-www-form-urlencoded", headers=headers)
