@@ -292,7 +292,15 @@ def attempt(
         if status == ledger.RETRY and fate.limited and owed.attempts >= REFUSAL_ATTEMPTS:
             status = ledger.FAILED
         retry_at = wall + backoff(owed.attempts, fate.retry_after)
-        ledger.mark(bind, owed.id, status, now=now, error=fate.error, next_attempt_at=retry_at)
+        ledger.mark(
+            bind,
+            owed.id,
+            status,
+            now=now,
+            error=fate.error,
+            next_attempt_at=retry_at,
+            payload=owed.payload if owed.kept is False else None,
+        )
         level = logging.ERROR if status == ledger.AMBIGUOUS else logging.WARNING
         log.log(level, "%s %s: %s (%s)", owed.kind, owed.key, fate.error, status)
         return Outcome(status, fate.error)
@@ -366,8 +374,9 @@ def _claim_and_send(ctx: JobContext, entry: ledger.Entry, payload: dict) -> Outc
         payload=payload,
         wall=wall,
         give_up_at=wall + ctx.retry_for,
+        keep_payload=False,  # written only if this send fails: the fan-out's happy path
     )
     if delivery_id is None:
         return None
-    owed = ledger.Owed(delivery_id, entry.key, entry.kind, entry.recipient, 1, payload)
+    owed = ledger.Owed(delivery_id, entry.key, entry.kind, entry.recipient, 1, payload, False)
     return attempt(ctx.ledger_bind, job_transport(ctx), owed, now=ctx.now, wall=wall)

@@ -69,6 +69,7 @@ class Owed:
     recipient: str
     attempts: int
     payload: dict[str, Any] | None
+    kept: bool = True  # the row holds the payload already (else `mark` writes it on failure)
 
 
 @contextmanager
@@ -112,19 +113,23 @@ def claim(
     payload: dict[str, Any] | None = None,
     wall: datetime | None = None,
     give_up_at: datetime | None = None,
+    keep_payload: bool = True,
 ) -> int | None:
     """Take the key for this run; None when someone already has it (sent or sending).
 
     Committed at once, so the claim is visible to every other instance before anything
     is sent. A `retry` row may be claimed again (with the message as rendered now).
+    `keep_payload=False` writes the message only if the send fails (`mark`): a job's
+    fan-out then writes no message on its happy path.
     """
+    kept = payload if keep_payload else None
     values = {
         **_row_values(entry),
         "status": status,
         "attempts": 0 if status != PENDING else 1,
         "created_at": now,
         "run_id": run_id,
-        "payload": _json(payload) if status == PENDING else None,
+        "payload": _json(kept) if status == PENDING else None,
         "ref": _ref(payload),
         "attempted_at": wall if status == PENDING else None,
         "give_up_at": give_up_at,
@@ -146,7 +151,7 @@ def claim(
                 attempts=D.c.attempts + 1,
                 run_id=run_id,
                 error=None,
-                payload=_json(payload),
+                payload=_json(kept),
                 ref=_ref(payload),
                 attempted_at=wall,
                 next_attempt_at=None,
@@ -259,8 +264,10 @@ def mark(
     channel_id: str | None = None,
     message_ts: str | None = None,
     next_attempt_at: datetime | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> None:
-    """Record the outcome. A sent message's payload is dropped: nothing will resend it."""
+    """Record the outcome. A sent message's payload is dropped: nothing will resend it;
+    one that did not go keeps it (`payload`, when the claim did not write it)."""
     values: dict[str, Any] = {
         "status": status,
         "error": error[:64] if error else None,
@@ -271,6 +278,8 @@ def mark(
     }
     if status == SENT:
         values["payload"] = None
+    elif payload is not None:
+        values["payload"] = _json(payload)
     with _tx(bind) as conn:
         conn.execute(update(D).where(D.c.id == delivery_id).values(**values))
 
