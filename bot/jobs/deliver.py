@@ -182,14 +182,10 @@ def update_payload(message: Rendered, ref: str, team: str | None = None) -> dict
 
 
 def upload_payload(content: bytes, filename: str, title: str, ref: str) -> dict:
-    """A file shared into the conversation of the message sent under `ref`."""
-    return {
-        "method": UPLOAD,
-        "ref": ref,
-        "filename": filename,
-        "title": title,
-        "content": base64.b64encode(content).decode("ascii"),
-    }
+    """A file shared into the conversation of the message sent under `ref` (the bytes
+    stay bytes until the ledger has to keep them: then base64, see ledger._json)."""
+    return {"method": UPLOAD, "ref": ref, "filename": filename, "title": title,
+            "content": content}  # fmt: skip
 
 
 @dataclass
@@ -246,7 +242,7 @@ def transmit(transport: Transport, payload: dict[str, Any]) -> tuple[str, str | 
     if method == UPLOAD:
         client.files_upload_v2(
             channel=channel,
-            content=base64.b64decode(payload["content"]),
+            content=_bytes(payload["content"]),
             filename=payload["filename"],
             title=payload["title"],
         )
@@ -265,6 +261,10 @@ class Outcome:
         if self.status in (ledger.SENT, ledger.UNDELIVERABLE) or not self.error:
             return self.status
         return f"{self.status}:{self.error}"
+
+
+def _bytes(content: bytes | str) -> bytes:
+    return content if isinstance(content, bytes) else base64.b64decode(content)
 
 
 def attempt(

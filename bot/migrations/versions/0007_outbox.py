@@ -33,8 +33,20 @@ def upgrade() -> None:
         batch.add_column(sa.Column("attempted_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("next_attempt_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("give_up_at", UTCDateTime(), nullable=True))
-    op.create_index("ix_delivery_status_next", "delivery", ["status", "next_attempt_at"])
-    op.create_index("ix_delivery_ref", "delivery", ["ref"])
+    # Partial: only owed rows (and the few with a ref) are in them, so a fan-out's claims
+    # and marks never touch them.
+    owed = sa.text("status IN ('queued', 'retry')")
+    op.create_index(
+        "ix_delivery_status_next",
+        "delivery",
+        ["status", "next_attempt_at"],
+        sqlite_where=owed,
+        postgresql_where=owed,
+    )
+    with_ref = sa.text("ref IS NOT NULL")
+    op.create_index(
+        "ix_delivery_ref", "delivery", ["ref"], sqlite_where=with_ref, postgresql_where=with_ref
+    )
 
     op.execute(
         """
