@@ -26,6 +26,7 @@ from bot.content.links import make_token
 from bot.db import get_engine, normalize_url
 from bot.settings import Settings
 from bot.web import create_web_app
+from tests.api.conftest import ROUTES
 from tests.builders import Store
 from tests.conftest import PG_URL, TABLES
 from tests.slack.conftest import _serve
@@ -38,13 +39,6 @@ BROWSER = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.4 Safari/605.1.15"
 )
-ROUTES = [
-    ("POST", "/api/v1/events"),
-    ("PUT", "/api/v1/partners"),
-    ("PUT", "/api/v1/users"),
-    ("PUT", "/api/v1/assets"),
-    ("GET", "/api/v1/kpi"),
-]
 FAILURES = ["sqlite-removed", "sqlite-not-a-database", "closed-port"] + (
     ["postgresql-revoked"] if PG_URL else []
 )

@@ -1,4 +1,5 @@
-"""The report as long-format CSV rows: `kpi,item,metric,value`.
+"""The report as long-format CSV rows: `kpi,item,metric,value` (written, spreadsheet-safe,
+by `bot.render.tables.csv_report`).
 
 One shape for every KPI, so a spreadsheet can pivot any of them; values are the
 machine-readable ones (fractions, not percentages; empty for null).
@@ -6,8 +7,6 @@ machine-readable ones (fractions, not percentages; empty for null).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,13 +39,3 @@ def rows(kpi: str, obj: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
                     yield kpi, _cell(entry), metric, "true"
         else:
             yield kpi, "", metric, _cell(value)
-
-
-def to_csv(sections: dict[str, dict[str, Any]]) -> str:
-    """`sections` maps a KPI name (or "report" for the header fields) to its object."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
-    for kpi, obj in sections.items():
-        writer.writerows(rows(kpi, obj))
-    return out.getvalue()

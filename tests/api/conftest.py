@@ -32,6 +32,13 @@ TOKEN = "test-api-token-0123456789"
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 AS_OF_TEXT = "2026-11-01T00:00:00+00:00"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ROUTES = [  # every route of the API, as (method, path)
+    ("POST", "/api/v1/events"),
+    ("PUT", "/api/v1/partners"),
+    ("PUT", "/api/v1/users"),
+    ("PUT", "/api/v1/assets"),
+    ("GET", "/api/v1/kpi"),
+]
 
 
 def seed(engine: Engine) -> None:

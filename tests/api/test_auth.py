@@ -8,15 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.db import get_engine
-from tests.api.conftest import TOKEN, Api, api_settings, serve_api
+from tests.api.conftest import ROUTES, TOKEN, Api, api_settings, serve_api
 
-ROUTES = [
-    ("POST", "/api/v1/events"),
-    ("PUT", "/api/v1/partners"),
-    ("PUT", "/api/v1/users"),
-    ("PUT", "/api/v1/assets"),
-    ("GET", "/api/v1/kpi"),
-]
 ITEM = {"key": "acme", "name": "Acme"}
 
 
