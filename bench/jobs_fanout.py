@@ -32,8 +32,8 @@ call only where they nest):
   `_upload_file` for the PNG's upload URL): connect, send, the fake's handling, read;
 - Slack SDK: time inside the WebClient calls minus Slack HTTP — slack_sdk building the
   request (form/JSON encoding of blocks) and parsing the answer: CPU of this process;
-- KPI: `bot.scorecard.scorecard` (two `build_report`s and nudge_lift per manager);
-- chart: `bot.charts.scorecard_png` (matplotlib);
+- KPI: `bot.domain.scorecard.scorecard` (two `build_report`s and nudge_lift per manager);
+- chart: `bot.slack.charts.scorecard_png` (matplotlib);
 - own cost = wall − Slack HTTP − KPI − chart: what the issue calls rendering, ledger and
   bookkeeping; broken down into loading (the next-action facts, the stored recipients,
   the manager list), ledger (`claim` + `mark`), recipient store (`slack_recipient`
@@ -186,8 +186,8 @@ class Fake:
 
 
 def fresh_database(backend: str, pg_server: str) -> str:
-    from bot.db import dispose_engines, get_engine
-    from bot.schema import upgrade
+    from bot.store.engine import dispose_engines, get_engine
+    from bot.store.schema import upgrade
 
     dispose_engines()
     if backend == "sqlite":
@@ -241,8 +241,8 @@ def build_data(url: str, reps: int, managers: int, per_partner: int, seed: int) 
     """Partners, reps, assets and events, inserted in bulk with SQLAlchemy core."""
     from sqlalchemy import insert
 
-    from bot.db import get_engine
-    from bot.models import Asset, AssetTag, Event, Partner, PartnerUser
+    from bot.store.engine import get_engine
+    from bot.store.tables import Asset, AssetTag, Event, Partner, PartnerUser
 
     rng = random.Random(seed)
     engine = get_engine(url)
@@ -396,8 +396,9 @@ def instrument(timers: Timers) -> None:
     import bot.jobs.next_actions as next_actions
     import bot.jobs.registry as registry
     import bot.jobs.scorecards as scorecards
-    from bot.jobs import ledger, recipients
-    from bot.nudges import facts
+    from bot.domain.nudges import facts
+    from bot.slack import recipients
+    from bot.store import ledger
 
     timers.wrap(BaseClient, "_perform_urllib_http_request_internal", "slack_http")
     timers.wrap(BaseClient, "_upload_file", "slack_http")
@@ -433,7 +434,7 @@ def run_once(
     profile: Path | None,
 ) -> dict[str, Any]:
     from bot.jobs.registry import run_job
-    from bot.slack_client import job_client
+    from bot.slack.client import job_client
 
     before = fake.counts()
     load_before = os.getloadavg()[0]
@@ -597,7 +598,7 @@ def machine(backend: str, url: str) -> dict[str, str]:
         "sqlite": sqlite3.sqlite_version,
     }
     if backend == "postgresql":
-        from bot.db import get_engine
+        from bot.store.engine import get_engine
 
         with get_engine(url).connect() as conn:
             info["postgresql"] = conn.exec_driver_sql("SHOW server_version").scalar_one()
@@ -642,8 +643,8 @@ def main() -> None:
     jobs = [j for j in args.jobs.split(",") if j]
     logging.basicConfig(level=logging.WARNING)
 
-    from bot.db import get_engine
-    from bot.settings import Settings
+    from bot.core.settings import Settings
+    from bot.store.engine import get_engine
 
     log(f"{args.backend}: fresh database")
     url = fresh_database(args.backend, args.pg_server)
@@ -655,7 +656,7 @@ def main() -> None:
         f"{data['events']:,} events, {args.managers} managers in {data['build_s']:.1f}s"
     )
     if args.backend == "postgresql" and args.pg_synchronous_commit == "off":
-        from bot.db import dispose_engines
+        from bot.store.engine import dispose_engines
 
         with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql(f"ALTER DATABASE {PG_DB} SET synchronous_commit = off")

@@ -118,7 +118,7 @@ def render_tables(results: list[dict[str, Any]]) -> str:
         )
     lines += [
         "",
-        "Import (`bot.importer.import_path`, batch 5,000, fresh database):",
+        "Import (`bot.store.importer.import_path`, batch 5,000, fresh database):",
         "",
         "| size | backend | events | events s | events/s | all four files s |",
         "|---|---|---:|---:|---:|---:|",
@@ -219,7 +219,7 @@ What is measured:
 
 - **Data**: `bot.demo.generate` (the `prm demo generate` generator), fixed seed, end
   `{end}`, cached under `bench/data/`. S = 20 partners, M = 1,000, L = 10,000.
-- **Import**: the four files through `bot.importer.import_path` into a fresh database
+- **Import**: the four files through `bot.store.importer.import_path` into a fresh database
   (SQLite file deleted; PostgreSQL database `prm_bench` dropped and recreated), UTC.
 - **KPI latency**: each KPI via `bot.kpi.compute` on one open connection, as of `{end}`,
   default 30-day period; median of {runs} runs (warm caches).

@@ -4,7 +4,7 @@
 
 For each size the generated files are cached under bench/data/ (gitignored). For each size
 and backend the database is fresh (SQLite file deleted; PostgreSQL database `prm_bench`
-dropped and recreated), the four files are imported through `bot.importer.import_path`,
+dropped and recreated), the four files are imported through `bot.store.importer.import_path`,
 every KPI is timed in-process (median of --runs) and `prm kpi all --format json` is timed as
 a subprocess (wall time, peak RSS). `bench/pandas_baseline.py` computes the same report
 from the CSVs; its time sets the ratio and its report is compared key by key with the
@@ -54,12 +54,12 @@ from pandas_baseline import compare_reports, compute, load
 from render import load_results, render_doc, render_tables, with_baseline
 from sqlalchemy import text
 
-from bot.db import dispose_engines, get_engine
 from bot.demo import KINDS, generate
-from bot.importer import import_path
 from bot.kpi import KPI_NAMES, KpiParams, build_report, registry
 from bot.kpi import compute as kpi_compute
-from bot.schema import upgrade
+from bot.store.engine import dispose_engines, get_engine
+from bot.store.importer import import_path
+from bot.store.schema import upgrade
 
 UTC_ZONE = ZoneInfo("UTC")
 PG_DB = "prm_bench"

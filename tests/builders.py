@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select
 
-from bot.models import Asset, AssetTag, Event, Partner, PartnerUser
-from bot.timeutil import PLAIN_DATE, parse_instant
+from bot.core.timeutil import PLAIN_DATE, parse_instant
+from bot.store.tables import Asset, AssetTag, Event, Partner, PartnerUser
 
 UTC_ZONE = ZoneInfo("UTC")
 _ids = count(1)

@@ -16,9 +16,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from bot.db import dispose_engines, get_engine, normalize_url
-from bot.schema import upgrade
-from bot.settings import get_settings
+from bot.core.settings import get_settings
+from bot.store.engine import dispose_engines, get_engine, normalize_url
+from bot.store.schema import upgrade
 
 PG_URL = os.environ.get("PRM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from bot.access import Role, resolve_viewer
-from bot.questions import parse
-from bot.replies import command_reply, home_view
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.domain.access import Role, resolve_viewer
+from bot.domain.questions import parse
+from bot.slack.replies import command_reply, home_view
 from tests.slack.conftest import ADMIN, AS_OF, CS, MANAGER, REP_EN, STRANGER, seed
 from tests.slack.payloads import words
 
@@ -106,7 +106,7 @@ def test_someone_who_is_both_manager_and_cs_sees_both_sets(engine, settings):
     with engine.begin() as conn:
         from sqlalchemy import update
 
-        from bot.models import Partner
+        from bot.store.tables import Partner
 
         conn.execute(update(Partner).where(Partner.key == "umbrella").values(cs_slack_id=MANAGER))
     with engine.connect() as conn:

@@ -15,8 +15,12 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine, event, insert, select
 
-from bot.content.library import library, stage_of, tracked_assets, with_tracked_urls
-from bot.content.links import (
+from bot.core.settings import Settings
+from bot.domain.content import library, stage_of, tracked_assets, with_tracked_urls
+from bot.slack.blocks import SECTION_MAX
+from bot.slack.messages import render_message
+from bot.store.tables import Asset, Event, PartnerFirstEvent
+from bot.web.links import (
     build_router,
     is_robot,
     make_token,
@@ -24,10 +28,6 @@ from bot.content.links import (
     record_download,
     tracked_url,
 )
-from bot.i18n import render_message
-from bot.models import Asset, Event, PartnerFirstEvent
-from bot.render.blocks import SECTION_MAX
-from bot.settings import Settings
 from tests.builders import Store
 from tests.slack.payloads import japanese_share, words
 

@@ -21,18 +21,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, select, update
 
-from bot import registration_messages as notices
-from bot import registrations as regs
-from bot.access import resolve_viewer
-from bot.db import dispose_engines, get_engine
-from bot.i18n import render_message
+from bot.core.settings import Settings
+from bot.domain import registrations as regs
+from bot.domain.access import resolve_viewer
+from bot.domain.questions import parse
 from bot.jobs.registry import run_job
-from bot.models import Asset, Delivery, Event, JobRun, Partner, PartnerUser, Registration
-from bot.questions import parse
-from bot.replies import command_reply, home_view
-from bot.settings import Settings
-from bot.slack_client import job_client
-from bot.slack_meta import ALERT_ACK, ALERT_SNOOZE
+from bot.slack import notices
+from bot.slack.client import job_client
+from bot.slack.ids import ALERT_ACK, ALERT_SNOOZE
+from bot.slack.messages import render_message
+from bot.slack.replies import command_reply, home_view
+from bot.store.engine import dispose_engines, get_engine
+from bot.store.tables import (
+    Asset,
+    Delivery,
+    Event,
+    JobRun,
+    Partner,
+    PartnerUser,
+    Registration,
+)
 from tests.jobs import conftest as jobworld
 from tests.slack import conftest as slackworld
 from tests.slack.payloads import words

@@ -1,4 +1,4 @@
-"""Which database errors mean "temporarily unavailable" (bot.db.unavailable), from real
+"""Which database errors mean "temporarily unavailable" (bot.store.engine.unavailable), from real
 failures, and which are bugs."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.db import normalize_url, unavailable
+from bot.store.engine import normalize_url, unavailable
 
 
 def _error(engine, sql: str) -> Exception:

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.db import get_engine
+from bot.core.timeutil import parse_instant
 from bot.demo import ARTICLE_PARTNER_KEY, REP_A_KEY, REP_B_KEY, generate
 from bot.demo.generator import end_of_minute_before
-from bot.importer import import_path
-from bot.models import Event, Partner, PartnerUser
-from bot.timeutil import parse_instant
+from bot.store.engine import get_engine
+from bot.store.importer import import_path
+from bot.store.tables import Event, Partner, PartnerUser
 
 END = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")

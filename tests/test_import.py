@@ -1,4 +1,5 @@
-"""`prm import` and `bot.importer.import_path` (kpi-spec.md "Data", "Exchange formats", "Time").
+"""`prm import` and `bot.store.importer.import_path` (kpi-spec.md "Data", "Exchange formats",
+"Time").
 
 Every test runs on SQLite and, with PRM_TEST_DATABASE_URL, on PostgreSQL. Files are written
 into the test's tmp_path; the expected stored values are worked out by hand in comments.
@@ -16,10 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
-import bot.importer.report
-import bot.importer.run
-from bot.importer import ImportFileError, ImportReport, import_path
-from bot.models import Asset, AssetTag, Event, Partner, PartnerUser
+import bot.store.importer.report
+import bot.store.importer.run
+from bot.store.importer import ImportFileError, ImportReport, import_path
+from bot.store.tables import Asset, AssetTag, Event, Partner, PartnerUser
 from tests.builders import Store
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -461,7 +462,7 @@ def test_a_row_the_database_refuses_is_rejected_and_its_batch_mates_stored(
 def test_rejections_kept_are_capped_but_counts_exact(
     engine: Engine, world: Store, tmp_path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(bot.importer.report, "MAX_KEPT_REJECTIONS", 3)
+    monkeypatch.setattr(bot.store.importer.report, "MAX_KEPT_REJECTIONS", 3)
     rows = [f"u{i},2026-04-01T00:00:00Z,user.login,acme,nobody,," for i in range(5)]
     seen: list[int] = []
     report = run(
@@ -930,7 +931,7 @@ def test_large_event_import_refreshes_postgres_visibility(
     """Index-only KPI scans need the visibility map: a big import vacuums at once."""
     if engine.dialect.name != "postgresql":
         pytest.skip("VACUUM is PostgreSQL's")
-    monkeypatch.setattr(bot.importer.run, "VACUUM_AFTER_ROWS", 2)
+    monkeypatch.setattr(bot.store.importer.run, "VACUUM_AFTER_ROWS", 2)
     path = write(
         tmp_path,
         "events.csv",

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 import bot.cli.import_cmd
-from bot.importer import ImportFileError, import_objects
-from bot.importer.hints import guess_encoding
-from bot.models import Asset, Event, Partner, PartnerUser
+from bot.store.importer import ImportFileError, import_objects
+from bot.store.importer.hints import guess_encoding
+from bot.store.tables import Asset, Event, Partner, PartnerUser
 from tests.builders import Store
 from tests.test_import import (
     EVENT_HEADER,

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from bot.core.timeutil import parse_instant
 from bot.kpi import KpiParams, Scope, build_report, compute
-from bot.models import Event, Partner, PartnerUser
-from bot.timeutil import parse_instant
+from bot.store.tables import Event, Partner, PartnerUser
 from tests.builders import Store
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.timeutil import parse_instant
 from bot.kpi import KpiParams, Scope, compute
-from bot.timeutil import parse_instant
 from tests.builders import Store
 
 UTC = ZoneInfo("UTC")

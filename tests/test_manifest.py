@@ -1,4 +1,4 @@
-"""`manifest.yml` is a valid Slack app manifest and asks for exactly what `bot.slack_meta` says.
+"""`manifest.yml` is a valid Slack app manifest and asks for exactly what `bot.slack.ids` says.
 
 The schema is Slack's published app-manifest JSON schema, kept in `shared/slack/` beside the
 project; without it only the schema validation is skipped.
@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.slack_meta import BOT_EVENTS, BOT_SCOPES, COMMAND
+from bot.slack.ids import BOT_EVENTS, BOT_SCOPES, COMMAND
 
 ROOT = Path(__file__).parents[1]
 MANIFEST = ROOT / "manifest.yml"

@@ -16,7 +16,13 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, MetaData, inspect
 
-from bot.schema import HEAD_REVISION, current_revision, downgrade, ensure_schema, upgrade
+from bot.store.schema import (
+    HEAD_REVISION,
+    current_revision,
+    downgrade,
+    ensure_schema,
+    upgrade,
+)
 
 SLACK_TABLES = {"slack_installations", "slack_bots", "slack_oauth_states"}
 

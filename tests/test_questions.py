@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.questions import ParseError, parse
 from bot.kpi.periods import PeriodError, parse_period
-from bot.questions import ParseError, parse
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 15, 3, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from bot.render import flat, tables
-from bot.render.numbers import count, days, number, pct
+from bot.cli import flat, tables
+from bot.core.numbers import count, days, number, pct
 
 
 def test_people_see_one_decimal_percentages_separators_and_dashes() -> None:

@@ -9,8 +9,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect, select, text
 from sqlmodel import SQLModel
 
-from bot.models import Event, PartnerFirstEvent
-from bot.schema import current_revision, downgrade, head_revision, owned_by_us, upgrade
+from bot.store.schema import (
+    current_revision,
+    downgrade,
+    head_revision,
+    owned_by_us,
+    upgrade,
+)
+from bot.store.tables import Event, PartnerFirstEvent
 from tests.builders import Store
 
 
@@ -47,7 +53,7 @@ def test_cli_db_upgrade_twice_on_a_new_file(cli, tmp_path) -> None:
 
 
 def test_head_constant_matches_the_migration_files() -> None:
-    from bot.schema import HEAD_REVISION
+    from bot.store.schema import HEAD_REVISION
 
     assert head_revision() == HEAD_REVISION
 

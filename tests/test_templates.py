@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.access import resolve_viewer
-from bot.i18n import LOCALES, TEMPLATES, escape_data, pick_locale, render_message
-from bot.questions import parse
-from bot.render.blocks import message, restore
-from bot.replies import command_reply, home_view
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.domain.access import resolve_viewer
+from bot.domain.questions import parse
+from bot.slack.blocks import message, restore
+from bot.slack.messages import LOCALES, TEMPLATES, escape_data, pick_locale, render_message
+from bot.slack.replies import command_reply, home_view
 from tests.slack.conftest import ADMIN, AS_OF, MANAGER, REP_EN, STRANGER, seed
 from tests.slack.payloads import japanese_share, words
 

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.kpi.params import KpiParams, parse_active_types, parse_journey, span_before
-from bot.timeutil import (
+from bot.core.timeutil import (
     TimeParseError,
     days_before,
     months_before,
@@ -17,6 +16,7 @@ from bot.timeutil import (
     parse_user_instant,
     to_local_iso,
 )
+from bot.kpi.params import KpiParams, parse_active_types, parse_journey, span_before
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NY = ZoneInfo("America/New_York")

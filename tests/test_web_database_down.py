@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.api.errors import DB_UNAVAILABLE
-from bot.content.links import make_token
-from bot.db import get_engine, normalize_url
-from bot.settings import Settings
-from bot.web import create_web_app
+from bot.core.settings import Settings
+from bot.store.engine import get_engine, normalize_url
+from bot.web.api.errors import DB_UNAVAILABLE
+from bot.web.asgi import create_web_app
+from bot.web.links import make_token
 from tests.api.conftest import ROUTES
 from tests.builders import Store
 from tests.conftest import PG_URL, TABLES

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
 
-from bot.db import get_engine, redact
-from bot.schema import ensure_schema
-from bot.settings import Settings, get_settings
+from bot.core.settings import Settings, get_settings
+from bot.store.engine import get_engine, redact
+from bot.store.schema import ensure_schema
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from bot.cli.common import engine, fail, settings
-from bot.db import redact
-from bot.schema import head_revision, upgrade
+from bot.store.engine import redact
+from bot.store.schema import head_revision, upgrade
 
 app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
 
@@ -29,7 +29,7 @@ def upgrade_cmd() -> None:
 @app.command("current")
 def current_cmd() -> None:
     """Show the schema revision of the configured database and the newest one."""
-    from bot.schema import current_revision
+    from bot.store.schema import current_revision
 
     eng = engine(migrate=False)
     typer.echo(f"current: {current_revision(eng) or 'empty'}; head: {head_revision()}")

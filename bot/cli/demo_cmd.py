@@ -17,6 +17,7 @@ import typer
 
 from bot.cli.common import err_console, fail, settings
 from bot.cli.kpi_cmd import show_report
+from bot.core.timeutil import TimeParseError, parse_user_instant, to_local_iso
 from bot.demo.generator import (
     ARTICLE_PARTNER_KEY,
     DEFAULT_SEED,
@@ -25,7 +26,6 @@ from bot.demo.generator import (
     generate,
 )
 from bot.kpi.params import params_from_settings
-from bot.timeutil import TimeParseError, parse_user_instant, to_local_iso
 
 DEFAULT_DEMO_DB = Path("prm-demo.db")
 DEFAULT_DEMO_PARTNERS = 50

@@ -1,4 +1,4 @@
-"""`prm import KIND FILE`: a thin wrapper around `bot.importer.import_path`.
+"""`prm import KIND FILE`: a thin wrapper around `bot.store.importer.import_path`.
 
 stdout carries the results a script may parse: one `line N: reason` per rejected row, then
 one summary line. The progress bar goes to stderr, and only when stderr is a terminal and
@@ -18,9 +18,9 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.common import engine, err_console, fail, settings
-from bot.importer import KINDS, ImportFileError, import_path
-from bot.importer.readers import check_encoding
-from bot.importer.run import ProgressHook, check_file, check_kind
+from bot.store.importer import KINDS, ImportFileError, import_path
+from bot.store.importer.readers import check_encoding
+from bot.store.importer.run import ProgressHook, check_file, check_kind
 
 # Below this a file imports in well under a second; a bar would only flicker.
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024

@@ -60,10 +60,10 @@ def run(
     ),
 ) -> None:
     """Run one job now (or as of --as-of)."""
-    from bot.app import settings_clock
+    from bot.core.timeutil import TimeParseError, parse_user_instant
+    from bot.handlers.app import settings_clock
     from bot.jobs.registry import run_job
-    from bot.slack_client import job_client
-    from bot.timeutil import TimeParseError, parse_user_instant
+    from bot.slack.client import job_client
 
     if name not in _names():
         fail(f"unknown job {name!r}: choose one of {', '.join(_names())}")
@@ -97,7 +97,7 @@ def history(
 ) -> None:
     """Recent runs and their summaries; deliveries that failed or may not have gone out."""
     from bot.jobs.history import problems
-    from bot.jobs.runs import recent_runs
+    from bot.store.runs import recent_runs
 
     eng = engine()
     found = problems(eng, datetime.now(UTC), limit)
@@ -163,9 +163,9 @@ def resend(
 ) -> None:
     """Send ambiguous, failed or undelivered messages again, by hand (check first that the
     recipient does not have them: an ambiguous one may have arrived)."""
-    from bot.app import settings_clock
+    from bot.handlers.app import settings_clock
     from bot.jobs.history import resend as resend_keys
-    from bot.slack_client import Clients
+    from bot.slack.client import Clients
 
     conf = settings()
     eng = engine()
@@ -188,10 +188,10 @@ def resend(
 
 def scheduler() -> None:
     """Run the jobs on their schedules (without the Slack app; `prm serve` includes this)."""
-    from bot.app import settings_clock
-    from bot.jobs.outbox import RetryWorker
+    from bot.handlers.app import settings_clock
     from bot.jobs.scheduler import build_scheduler, catch_up
-    from bot.slack_client import Clients, job_client
+    from bot.slack.client import Clients, job_client
+    from bot.slack.outbox import RetryWorker
 
     conf = settings()
     if not conf.slack_bot_token:

@@ -13,13 +13,13 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
+from bot.cli import tables
 from bot.cli.common import engine, fail, settings
+from bot.core.timeutil import TimeParseError, parse_user_instant
 from bot.kpi import KPI_NAMES, KpiParams, Scope, compute
 from bot.kpi.lookup import ScopeError, check_scope
 from bot.kpi.params import params_from_settings
 from bot.kpi.registry import EXTRA_KPIS, build_report_concurrently, report_header
-from bot.render import tables
-from bot.timeutil import TimeParseError, parse_user_instant
 
 
 class Format(StrEnum):

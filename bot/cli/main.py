@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import db_cmd, demo_cmd, import_cmd, jobs_cmd, kpi_cmd, serve_cmd, slack_cmd
-from bot.logs import install_log_redaction
+from bot.core.logs import install_log_redaction
 
 app = typer.Typer(
     name="prm",

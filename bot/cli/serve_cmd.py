@@ -11,7 +11,7 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot.cli.common import engine, fail, settings
-from bot.logs import add_secrets
+from bot.core.logs import add_secrets
 
 
 def serve(
@@ -27,7 +27,7 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Imported here: `prm kpi` and friends should not pay for Slack's and uvicorn's imports.
-    from bot.app import SlackConfigError, build_app
+    from bot.handlers.app import SlackConfigError, build_app
 
     conf = settings()
     # The configured secrets themselves are hidden in any log line too (bot/logs.py), on
@@ -51,7 +51,7 @@ def serve(
     if socket:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        from bot.slack_client import web_client
+        from bot.slack.client import web_client
 
         handler = SocketModeHandler(
             bolt, conf.slack_app_token, web_client=web_client(conf, token="")
@@ -71,7 +71,7 @@ def serve(
 
     import uvicorn
 
-    from bot.web import create_web_app
+    from bot.web.asgi import create_web_app
 
     typer.echo(f"prm: listening on http://{host}:{port} (POST /slack/events)", err=True)
     uvicorn.run(
@@ -86,7 +86,7 @@ def serve(
 def _secret_settings(conf) -> list[str]:
     from sqlalchemy.engine import make_url
 
-    from bot.db import normalize_url
+    from bot.store.engine import normalize_url
 
     values = [
         conf.slack_bot_token,
@@ -105,9 +105,9 @@ def _start_outbox(conf, eng) -> None:
     """The retry worker runs in every server, scheduler or not: the messages a person's
     click or form owed (receipts, cards, notices) are retried here until Slack takes
     them. Several servers may each run one; the ledger lets one of them send each row."""
-    from bot.app import settings_clock
-    from bot.jobs.outbox import RetryWorker
-    from bot.slack_client import Clients
+    from bot.handlers.app import settings_clock
+    from bot.slack.client import Clients
+    from bot.slack.outbox import RetryWorker
 
     RetryWorker(
         eng, Clients(conf, eng), settings_clock(conf), interval=conf.outbox_poll_seconds
@@ -127,9 +127,9 @@ def _start_scheduler(conf, eng) -> None:
     if not conf.slack_bot_token:
         log.warning("scheduler off: the jobs need SLACK_BOT_TOKEN to send")
         return
-    from bot.app import settings_clock
+    from bot.handlers.app import settings_clock
     from bot.jobs.scheduler import build_scheduler, catch_up
-    from bot.slack_client import job_client
+    from bot.slack.client import job_client
 
     clock = settings_clock(conf)
     client = job_client(conf)

@@ -4,16 +4,15 @@ app manifest for this deployment."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 import yaml
 
 from bot.cli.common import engine, fail, settings
+from bot.core.resources import MANIFEST
 
 app = typer.Typer(help="See the bot's Slack answers without Slack; print the app manifest.")
 
-MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 PLACEHOLDER = "https://prm.example.com"
 
 
@@ -27,12 +26,12 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the Block Kit payload."),
 ) -> None:
     """Answer `/prm TEXT` as the bot would answer USER (same access rules, same figures)."""
-    from bot.access import resolve_viewer
-    from bot.app import settings_clock
-    from bot.i18n import LOCALES, pick_locale, render_message
-    from bot.questions import ParseError, parse
-    from bot.render.blocks import to_plain
-    from bot.replies import command_reply
+    from bot.domain.access import resolve_viewer
+    from bot.domain.questions import ParseError, parse
+    from bot.handlers.app import settings_clock
+    from bot.slack.blocks import to_plain
+    from bot.slack.messages import LOCALES, pick_locale, render_message
+    from bot.slack.replies import command_reply
 
     conf = settings()
     if locale is not None and locale not in LOCALES:

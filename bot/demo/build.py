@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from bot.db import get_engine
 from bot.demo.generator import ARTICLE_PARTNER_KEY, KINDS, GenerationSummary, generate
-from bot.importer import ImportReport, import_path
-from bot.schema import upgrade
+from bot.store.engine import get_engine
+from bot.store.importer import ImportReport, import_path
+from bot.store.schema import upgrade
 
 Status = Callable[[str], None]
 

@@ -10,10 +10,10 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.access import Viewer, resolve_viewer
-from bot.jobs.context import wall_clock
-from bot.settings import Settings
-from bot.slack_client import LocaleResolver
+from bot.core.settings import Settings
+from bot.core.timeutil import wall_clock
+from bot.domain.access import Viewer, resolve_viewer
+from bot.slack.client import LocaleResolver
 
 
 @dataclass

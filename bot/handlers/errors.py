@@ -15,11 +15,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.db import unavailable
 from bot.handlers.context import AppContext
-from bot.handlers.send import update_in_place
-from bot.i18n import render_message
-from bot.slack_client import slack_error
+from bot.slack.client import slack_error
+from bot.slack.messages import render_message
+from bot.slack.send import update_in_place
+from bot.store.engine import unavailable
 
 log = logging.getLogger(__name__)
 

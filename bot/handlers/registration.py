@@ -1,8 +1,8 @@
 """The registration flow's Slack side: open the modal, store on submit, decide, mark won.
 
-Each handler parses, asks bot.registrations to make the change, and in the same
-transaction owes the messages about it (bot.registration_messages); once committed, they
-go out through the ledger (bot.jobs.outbox), which retries what Slack did not get.
+Each handler parses, asks bot.domain.registrations to make the change, and in the same
+transaction owes the messages about it (bot.slack.notices); once committed, they
+go out through the ledger (bot.slack.outbox), which retries what Slack did not get.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import registration_messages as notices
-from bot import registrations as regs
-from bot.db import unavailable
+from bot.domain import registrations as regs
 from bot.handlers.context import AppContext, team_of
-from bot.handlers.send import update_in_place
-from bot.i18n import render_message
-from bot.jobs.outbox import send_now
-from bot.render.modals import error_texts, form_values, register_modal, reject_modal
-from bot.slack_client import slack_error
-from bot.slack_meta import REJECT_REASON
+from bot.slack import notices
+from bot.slack.client import slack_error
+from bot.slack.ids import REJECT_REASON
+from bot.slack.messages import render_message
+from bot.slack.modals import error_texts, form_values, register_modal, reject_modal
+from bot.slack.outbox import send_now
+from bot.slack.send import update_in_place
+from bot.store.engine import unavailable
 
 log = logging.getLogger(__name__)
 

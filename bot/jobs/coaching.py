@@ -11,15 +11,16 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.coaching import Condition, conditions, names, owners
-from bot.i18n import render_message
-from bot.jobs import ledger, recipients
-from bot.jobs.context import JobContext
-from bot.jobs.deliver import deliver
+from bot.domain.coaching import Condition, conditions, names, owners
+from bot.jobs.context import JobContext, locale_for
+from bot.jobs.send import deliver
 from bot.kpi.params import params_from_settings
 from bot.kpi.sql import P
-from bot.models import AlertEpisode
-from bot.slack_meta import ALERT_ACK, ALERT_SNOOZE
+from bot.slack import recipients
+from bot.slack.ids import ALERT_ACK, ALERT_SNOOZE
+from bot.slack.messages import render_message
+from bot.store import ledger
+from bot.store.tables import AlertEpisode
 
 JOB = "coaching-alerts"
 A = AlertEpisode.__table__
@@ -61,7 +62,7 @@ def run(ctx: JobContext) -> None:
                 if episode_id is None:
                     ctx.count("duplicate")  # another instance opened it a moment ago
                     continue
-            locale = locale or recipients.locale_for(ctx, cs, cache.get(cs))
+            locale = locale or locale_for(ctx, cs, cache.get(cs))
             message = render_message(
                 "alert",
                 locale,

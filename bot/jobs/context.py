@@ -6,30 +6,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Connection, Engine
 
-from bot.settings import Settings
-
-
-@dataclass
-class RecipientWrites:
-    """What a run learnt about Slack users (DM channels, time zones), written in batches:
-    it is a cache, so losing some to a crash costs a lookup, never a message."""
-
-    channels: dict[str, str] = field(default_factory=dict)
-    profiles: dict[str, dict] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.channels) + len(self.profiles)
-
-
-def wall_clock() -> datetime:
-    """Real time: when a run started and ended, and when a retry is due — unlike `now`,
-    the instant a run acts as of."""
-    return datetime.now(UTC)
+from bot.core.settings import Settings
+from bot.core.timeutil import wall_clock
+from bot.slack import recipients
+from bot.slack.client import slack_error
+from bot.slack.messages import pick_locale
+from bot.slack.recipients import RecipientWrites
 
 
 @dataclass
@@ -61,3 +49,22 @@ class JobContext:
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] += n
+
+
+def locale_for(ctx: JobContext, slack_user_id: str, cached: dict | None) -> str:
+    """A manager's or CS owner's language: their Slack locale, else the default."""
+    slack_locale = (cached or {}).get("locale")
+    if ctx.client is not None:
+        try:
+            slack_locale = recipients.profile(
+                ctx.engine,
+                ctx.client,
+                slack_user_id,
+                ctx.now,
+                cached,
+                store=not ctx.dry_run,
+                writes=ctx.writes,
+            ).locale
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            ctx.count(f"profile_error:{slack_error(exc)}")
+    return pick_locale(None, slack_locale, ctx.settings.default_locale)

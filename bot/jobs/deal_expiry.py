@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import registration_messages as notices
-from bot import registrations as regs
-from bot.i18n import pick_locale
-from bot.jobs import ledger, recipients
-from bot.jobs.context import JobContext
-from bot.jobs.deliver import deliver
-from bot.jobs.outbox import send_now
+from bot.domain import registrations as regs
+from bot.jobs.context import JobContext, locale_for
+from bot.jobs.send import deliver
 from bot.kpi.sql import U
+from bot.slack import notices, recipients
+from bot.slack.messages import pick_locale
+from bot.slack.outbox import send_now
+from bot.store import ledger
 
 JOB = "deal-expiry"
 
@@ -39,9 +39,7 @@ def _lapse(ctx: JobContext, reg_id: int) -> None:
     cached = recipients.known(ctx.engine, [manager]).get(manager) if manager else None
     audience = notices.Audience(
         manager=manager,
-        manager_locale=recipients.locale_for(ctx, manager, cached)
-        if manager
-        else ctx.settings.default_locale,
+        manager_locale=locale_for(ctx, manager, cached) if manager else ctx.settings.default_locale,
         rep=rep,
         rep_locale=ctx.settings.default_locale,  # the rep hears of it from _notify
         team=None,

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from bot.jobs import ledger
-from bot.jobs.deliver import Outcome
-from bot.jobs.outbox import send_owed
-from bot.jobs.runs import reap
-from bot.slack_client import Clients
+from bot.slack.client import Clients
+from bot.slack.delivery import Outcome
+from bot.slack.outbox import send_owed
+from bot.store import ledger
+from bot.store.runs import reap
 
 RESEND_RETRY_FOR = timedelta(hours=1)
 

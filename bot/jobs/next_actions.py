@@ -14,14 +14,9 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.content.library import tracked_assets
-from bot.i18n import pick_locale, render_message
-from bot.jobs import ledger, recipients
-from bot.jobs.context import JobContext
-from bot.jobs.deliver import PERMANENT_ERRORS, deliver
-from bot.kpi.params import params_from_settings
-from bot.nudges import facts as facts_mod
-from bot.nudges.fatigue import (
+from bot.domain.content import tracked_assets
+from bot.domain.nudges import facts as facts_mod
+from bot.domain.nudges.fatigue import (
     QuietHours,
     capped,
     in_holdout,
@@ -30,9 +25,16 @@ from bot.nudges.fatigue import (
     send_window_open,
     zone,
 )
-from bot.nudges.rules import choose, load_rules
-from bot.slack_client import slack_error
-from bot.slack_meta import NUDGE_REGISTER_DEAL, NUDGE_REGISTER_LEAD, NUDGE_STOP
+from bot.domain.nudges.rules import choose, load_rules
+from bot.jobs.context import JobContext
+from bot.jobs.send import deliver
+from bot.kpi.params import params_from_settings
+from bot.slack import recipients
+from bot.slack.client import slack_error
+from bot.slack.delivery import PERMANENT_ERRORS
+from bot.slack.ids import NUDGE_REGISTER_DEAL, NUDGE_REGISTER_LEAD, NUDGE_STOP
+from bot.slack.messages import pick_locale, render_message
+from bot.store import ledger
 
 log = logging.getLogger(__name__)
 JOB = "next-actions"

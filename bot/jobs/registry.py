@@ -13,10 +13,12 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.jobs import coaching, deal_expiry, next_actions, recipients, scorecards
-from bot.jobs.context import JobContext, wall_clock
-from bot.jobs.runs import claim_run, finish_run, heartbeat, reap
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.core.timeutil import wall_clock
+from bot.jobs import coaching, deal_expiry, next_actions, scorecards
+from bot.jobs.context import JobContext
+from bot.slack import recipients
+from bot.store.runs import claim_run, finish_run, heartbeat, reap
 
 log = logging.getLogger(__name__)
 

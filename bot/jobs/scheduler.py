@@ -22,8 +22,8 @@ from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.core.settings import Settings
 from bot.jobs.registry import JOBS, run_job
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.charts import scorecard_png
-from bot.i18n import render_message
-from bot.jobs import ledger, recipients
-from bot.jobs.context import JobContext
-from bot.jobs.deliver import deliver, upload_chart
+from bot.core.timeutil import local_midnight
+from bot.domain.scorecard import chart_inputs, managers, scorecard
+from bot.jobs.context import JobContext, locale_for
+from bot.jobs.send import deliver, upload_chart
 from bot.kpi.params import params_from_settings
-from bot.scorecard import chart_inputs, managers, scorecard
-from bot.timeutil import local_midnight
+from bot.slack import recipients
+from bot.slack.charts import scorecard_png
+from bot.slack.messages import render_message
+from bot.store import ledger
 
 JOB = "weekly-scorecards"
 CHART = ":chart"
@@ -55,7 +56,7 @@ def run(ctx: JobContext) -> None:
         if chart_only:
             _chart_again(ctx, entry, chart)
             continue
-        locale = recipients.locale_for(ctx, manager, cache.get(manager))
+        locale = locale_for(ctx, manager, cache.get(manager))
         deliver(
             ctx,
             entry,

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, literal, select
 
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, cohort_size, cohort_where, in_period, rate
-from bot.models import ONBOARDING_TAG, Asset, AssetTag
+from bot.store.tables import ONBOARDING_TAG, Asset, AssetTag
 
 A = Asset.__table__
 T = AssetTag.__table__

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, literal, or_, select
 
+from bot.core.timeutil import days_before
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, U, cohort_where, rate
-from bot.models import ACTIVITY_TYPES, Delivery
-from bot.timeutil import days_before
+from bot.store.tables import ACTIVITY_TYPES, Delivery
 
 D = Delivery.__table__
 WINDOW_DAYS = 30

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.models import ACTIVITY_TYPES, EVENT_TYPES
-from bot.timeutil import days_before, months_before
+from bot.core.timeutil import days_before, months_before
+from bot.store.tables import ACTIVITY_TYPES, EVENT_TYPES
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
 DEFAULT_PERIOD_DAYS = 30
 RETENTION_MONTHS: tuple[int, ...] = (3, 6, 12)

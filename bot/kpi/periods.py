@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.timeutil import local_midnight
+from bot.core.timeutil import local_midnight
 
 SPAN = re.compile(r"^\d+[dwm]$", re.IGNORECASE)
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from bot.core.timeutil import to_local_iso
 from bot.kpi.content import content
 from bot.kpi.deals import deals
 from bot.kpi.funnel import funnel
@@ -17,7 +18,6 @@ from bot.kpi.params import KpiParams
 from bot.kpi.reps import reps
 from bot.kpi.retention import retention
 from bot.kpi.sql import cohort_size
-from bot.timeutil import to_local_iso
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, literal, not_, select
 
+from bot.core.timeutil import days_before, months_before
 from bot.kpi.params import DORMANT_DAYS, RETENTION_MONTHS, KpiParams
 from bot.kpi.sql import (
     P,
@@ -21,7 +22,6 @@ from bot.kpi.sql import (
     rate,
     with_stored_activity,
 )
-from bot.timeutil import days_before, months_before
 
 
 def retention(conn: Connection, params: KpiParams) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, true
 
+from bot.core.timeutil import local_midnight
 from bot.kpi.params import KpiParams
-from bot.models import EVENT_TYPES, Event, Partner, PartnerFirstEvent, PartnerUser
-from bot.timeutil import local_midnight
+from bot.store.tables import EVENT_TYPES, Event, Partner, PartnerFirstEvent, PartnerUser
 
 P = Partner.__table__
 U = PartnerUser.__table__

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.models import Event
-from bot.settings import Settings
-from bot.web import create_web_app
+from bot.core.settings import Settings
+from bot.store.tables import Event
+from bot.web.asgi import create_web_app
 from tests.builders import Store
 from tests.slack.conftest import _serve
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from bot.db import get_engine
+from bot.store.engine import get_engine
 from tests.api.conftest import ROUTES, TOKEN, Api, api_settings, serve_api
 
 ITEM = {"key": "acme", "name": "Acme"}

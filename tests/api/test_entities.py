@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.importer import import_path
-from bot.models import Asset, AssetTag, Partner, PartnerUser
+from bot.store.importer import import_path
+from bot.store.tables import Asset, AssetTag, Partner, PartnerUser
 
 
 def results(response) -> list[tuple]:

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import select
 
-from bot.api import MAX_BODY_BYTES, MAX_ITEMS
-from bot.importer import import_path
-from bot.models import Event
+from bot.store.importer import import_path
+from bot.store.tables import Event
+from bot.web.api import MAX_BODY_BYTES, MAX_ITEMS
 from tests.api.conftest import AUTH, Api, api_settings, event_count, seed, serve_api
 
 KNOWN_TYPES = (

@@ -25,9 +25,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.db import get_engine
-from bot.settings import Settings
-from bot.web import create_web_app
+from bot.core.settings import Settings
+from bot.store.engine import get_engine
+from bot.web.asgi import create_web_app
 from tests.api.conftest import AUTH, Api
 
 DOCUMENT = create_web_app(

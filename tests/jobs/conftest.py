@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
+from bot.core.settings import Settings
 from bot.jobs.registry import run_job
-from bot.models import Delivery, Partner
-from bot.settings import Settings
-from bot.slack_client import job_client
+from bot.slack.client import job_client
+from bot.store.tables import Delivery, Partner
 from tests.builders import Store
 from tests.slackfake import FakeSlack
 

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import build_app
-from bot.models import AlertEpisode, Partner
-from bot.preferences import Outcome, ack_alert
-from bot.slack_meta import ALERT_ACK, ALERT_SNOOZE
-from bot.web import create_web_app
+from bot.domain.preferences import Outcome, ack_alert
+from bot.handlers.app import build_app
+from bot.slack.ids import ALERT_ACK, ALERT_SNOOZE
+from bot.store.tables import AlertEpisode, Partner
+from bot.web.asgi import create_web_app
 from tests.builders import Store
 from tests.jobs.conftest import CS, MANAGER_A, JobWorld, job_settings
 from tests.slack.conftest import SECRET, _serve, sign

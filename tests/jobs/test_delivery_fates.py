@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.jobs.history import problems, resend
-from bot.jobs.outbox import drain
-from bot.slack_client import Clients, web_client
+from bot.slack.client import Clients, web_client
+from bot.slack.outbox import drain
 from tests.jobs.conftest import MANAGER_A, MANAGER_B, job_settings
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -175,7 +175,7 @@ def test_a_failed_upload_of_the_charts_bytes_is_retried_not_doubted(jobs):
 
 
 def test_a_row_the_worker_is_sending_is_neither_ambiguous_nor_resendable(jobs):
-    from bot.jobs import ledger
+    from bot.store import ledger
 
     jobs.fake.fail_next("chat.postMessage", "service_unavailable")
     jobs.run("weekly-scorecards", MONDAY)  # the run ends: its retry row outlives it

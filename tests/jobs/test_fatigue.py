@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.nudges import fatigue
-from bot.nudges.fatigue import (
+from bot.domain.nudges import fatigue
+from bot.domain.nudges.fatigue import (
     QuietHours,
     capped,
     in_holdout,
@@ -265,7 +265,7 @@ def test_holdout_is_stable_across_calls_and_processes():
     assert [in_holdout(key, SALT, 0.1) for key in KEYS[:500]] == first
     # Another interpreter with another string-hash seed gives the same answers.
     script = (
-        "from bot.nudges.fatigue import in_holdout\n"
+        "from bot.domain.nudges.fatigue import in_holdout\n"
         f"print(''.join('1' if in_holdout(f'rep-{{i:05d}}', {SALT!r}, 0.1) else '0'"
         " for i in range(500)))\n"
     )

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from bot.models import Partner, PartnerUser
-from bot.slack_meta import NUDGE_REGISTER_DEAL, NUDGE_STOP
+from bot.slack.ids import NUDGE_REGISTER_DEAL, NUDGE_STOP
+from bot.store.tables import Partner, PartnerUser
 from tests.jobs.conftest import JA_REP, NY_REP, TOKYO_REP, job_settings
 from tests.slack.payloads import japanese_share, words
 
@@ -155,7 +155,7 @@ def test_a_429_storm_is_waited_out(jobs, monkeypatch):
 def test_dry_run_sends_and_records_nothing(jobs):
     lines: list[str] = []
     from bot.jobs.registry import run_job
-    from bot.slack_client import job_client
+    from bot.slack.client import job_client
 
     summary = run_job(
         "next-actions",
@@ -174,7 +174,7 @@ def test_dry_run_sends_and_records_nothing(jobs):
 
 def test_the_schedule_waits_for_ten_local_but_a_run_by_hand_does_not(jobs):
     from bot.jobs.scheduler import fire
-    from bot.slack_client import job_client
+    from bot.slack.client import job_client
 
     nine_tokyo = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)  # 09:00 Tokyo, 19:00 New York
     scheduled = fire(

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
+from bot.domain.nudges import facts as facts_mod
+from bot.domain.nudges.facts import PastNudge
+from bot.domain.nudges.rules import RepFacts, choose, load_rules
 from bot.kpi import KpiParams, Scope
 from bot.kpi.nudge_lift import nudge_lift
-from bot.models import Delivery, PartnerUser
-from bot.nudges import facts as facts_mod
-from bot.nudges.facts import PastNudge
-from bot.nudges.rules import RepFacts, choose, load_rules
+from bot.store.tables import Delivery, PartnerUser
 from tests.builders import Store
 from tests.jobs.conftest import seed
 

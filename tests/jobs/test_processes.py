@@ -38,7 +38,7 @@ def _prm(jobs, *args: str) -> subprocess.Popen:
 def _runs(jobs) -> list[dict]:
     from sqlalchemy import select
 
-    from bot.models import JobRun
+    from bot.store.tables import JobRun
 
     with jobs.engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(JobRun.__table__))]

@@ -12,7 +12,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.nudges.rules import DEFAULT_RULES, RepFacts, Rule, RuleError, choose, holds, load_rules
+from bot.domain.nudges.rules import (
+    DEFAULT_RULES,
+    RepFacts,
+    Rule,
+    RuleError,
+    choose,
+    holds,
+    load_rules,
+)
 
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 RECENTLY = NOW - timedelta(days=3)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.jobs.registry import JOBS
 from bot.jobs.scheduler import build_scheduler, catch_up, fire, grace, previous_fire
-from bot.slack_client import job_client
+from bot.slack.client import job_client
 
 MONDAY_0900 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+from bot.core.numbers import pct
 from bot.jobs.registry import run_job
-from bot.render.numbers import pct
-from bot.slack_client import job_client
+from bot.slack.client import job_client
 from tests.builders import Store
 from tests.jobs.conftest import MANAGER_A, MANAGER_B
 from tests.slack.payloads import japanese_share, words

@@ -24,9 +24,9 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
-from bot.app import build_app
-from bot.settings import Settings
-from bot.web import create_web_app
+from bot.core.settings import Settings
+from bot.handlers.app import build_app
+from bot.web.asgi import create_web_app
 from tests.builders import Store
 from tests.slackfake import FakeSlack
 

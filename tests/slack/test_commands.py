@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from bot.core import numbers
 from bot.kpi import Scope, build_report
 from bot.kpi.params import params_from_settings
-from bot.render import numbers
 from tests.slack.conftest import (
     ADMIN,
     AS_OF,
@@ -217,7 +217,7 @@ def test_a_rep_mistyping_a_kpi_gets_the_hint(world):
 def test_names_are_escaped_in_the_fallback_text_too(world):
     from sqlalchemy import update
 
-    from bot.models import Partner
+    from bot.store.tables import Partner
 
     with world.engine.begin() as conn:
         conn.execute(update(Partner).where(Partner.key == "acme").values(name="<!channel> & co"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from bot.app import build_app
-from bot.web import create_web_app
+from bot.handlers.app import build_app
+from bot.web.asgi import create_web_app
 from tests.slack.conftest import AS_OF, MANAGER, REP_JA, SlackWorld, _serve, make_settings
 from tests.slack.payloads import japanese_share, words
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack_meta import HOME_PERIOD
+from bot.slack.ids import HOME_PERIOD
 from tests.slack.conftest import ADMIN, MANAGER, MANAGER_2, REP_EN, REP_JA, STRANGER
 from tests.slack.payloads import japanese_share, words
 

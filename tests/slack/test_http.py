@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.app import build_app
-from bot.web import create_web_app
+from bot.handlers.app import build_app
+from bot.web.asgi import create_web_app
 from tests.slack.conftest import AS_OF, MANAGER, _serve, sign
 
 
@@ -74,7 +74,7 @@ def test_healthz_reports_the_database(world):
 
 
 def test_healthz_is_503_when_the_database_is_down(world):
-    from bot.db import get_engine
+    from bot.store.engine import get_engine
 
     dead = get_engine("postgresql://postgres@127.0.0.1:1/nothing")
     app = create_web_app(object(), dead, world.settings)  # type: ignore[arg-type]
@@ -118,7 +118,7 @@ def test_no_redirect_is_built_from_a_spoofed_host(world, method, path):
 def test_the_endpoint_checks_with_bolts_secret_when_settings_have_none(world):
     # create_web_app(bolt, engine) with settings lacking SLACK_SIGNING_SECRET (as some
     # callers build it): the secret Bolt was built with is the one that counts.
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     bolt = build_app(world.settings, world.engine, clock=lambda: AS_OF)
     app = create_web_app(bolt, world.engine, Settings(_env_file=None), clock=lambda: AS_OF)

@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
-from bot.web import MAX_SLACK_BODY_BYTES
+from bot.web.asgi import MAX_SLACK_BODY_BYTES
 from tests.slack.conftest import MANAGER, SECRET, SlackWorld, sign
 
 

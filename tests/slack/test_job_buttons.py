@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 from sqlalchemy import insert, select
 
-from bot.models import AlertEpisode, PartnerUser
-from bot.slack_meta import ALERT_ACK, ALERT_SNOOZE, NUDGE_REGISTER_LEAD, NUDGE_STOP
+from bot.slack.ids import ALERT_ACK, ALERT_SNOOZE, NUDGE_REGISTER_LEAD, NUDGE_STOP
+from bot.store.tables import AlertEpisode, PartnerUser
 from tests.slack.conftest import AS_OF, CS, MANAGER, REP_EN, REP_JA
 from tests.slack.payloads import button_press, words
 

@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from bot.jobs.registry import run_job
-from bot.models import Event, Registration
-from bot.slack_client import job_client
-from bot.slack_meta import REG_APPROVE, REG_REJECT, REG_WON, REGISTER_VIEW, REJECT_VIEW
+from bot.slack.client import job_client
+from bot.slack.ids import REG_APPROVE, REG_REJECT, REG_WON, REGISTER_VIEW, REJECT_VIEW
+from bot.store.tables import Event, Registration
 from tests.slack.conftest import AS_OF, CS, MANAGER, REP_EN, REP_OTHER
 from tests.slack.payloads import button_press, words
 

@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from bot.jobs.outbox import drain
-from bot.models import Delivery, Event
-from bot.slack_client import Clients
-from bot.slack_meta import REG_APPROVE, REG_REJECT, REG_WON, REGISTER_VIEW, REJECT_VIEW
+from bot.slack.client import Clients
+from bot.slack.ids import REG_APPROVE, REG_REJECT, REG_WON, REGISTER_VIEW, REJECT_VIEW
+from bot.slack.outbox import drain
+from bot.store.tables import Delivery, Event
 from tests.builders import Store
 from tests.slack.conftest import MANAGER, MANAGER_2, REP_EN, REP_OTHER, sign
 from tests.slack.payloads import button_press, words
@@ -264,7 +264,7 @@ def test_a_deal_of_a_partner_without_a_manager_goes_to_the_first_admin(world):
     from tests.slack.conftest import ADMIN
 
     with world.engine.begin() as conn:
-        from bot.models import Partner
+        from bot.store.tables import Partner
 
         conn.execute(Partner.__table__.update().where(Partner.key == "acme").values(
             manager_slack_id=None))  # fmt: skip

@@ -16,7 +16,7 @@ from bot.handlers.context import AppContext
 from bot.handlers.errors import guarded
 from bot.handlers.events.home import publish_home
 from bot.kpi.periods import PeriodError, parse_period
-from bot.slack_meta import (
+from bot.slack.ids import (
     ALERT_ACK,
     ALERT_SNOOZE,
     HOME_PERIOD,

@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
+from bot.domain.preferences import Outcome, ack_alert, snooze_alert
 from bot.handlers.context import AppContext
-from bot.handlers.send import update_in_place
-from bot.i18n import render_message
-from bot.preferences import Outcome, ack_alert, snooze_alert
-from bot.slack_meta import ALERT_ACK
+from bot.slack.ids import ALERT_ACK
+from bot.slack.messages import render_message
+from bot.slack.send import update_in_place
 
 
 def handle_alert(

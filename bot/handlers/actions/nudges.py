@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
+from bot.domain.preferences import Outcome, stop_tips
 from bot.handlers.context import AppContext
 from bot.handlers.registration import open_register
-from bot.handlers.send import update_in_place
-from bot.i18n import render_message
-from bot.preferences import Outcome, stop_tips
-from bot.slack_meta import NUDGE_REGISTER_LEAD
+from bot.slack.ids import NUDGE_REGISTER_LEAD
+from bot.slack.messages import render_message
+from bot.slack.send import update_in_place
 
 
 def handle_stop_tips(

@@ -9,7 +9,7 @@ from slack_bolt import App
 from bot.handlers.commands.prm import handle_prm
 from bot.handlers.context import AppContext
 from bot.handlers.errors import guarded
-from bot.slack_meta import COMMAND
+from bot.slack.ids import COMMAND
 
 
 def register(app: App, ctx: AppContext) -> None:

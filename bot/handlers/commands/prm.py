@@ -1,6 +1,6 @@
 """`/prm …`: ack at once, then answer through the response_url.
 
-Thin by design: parse → decide (bot.replies) → send. Nothing here knows a KPI. `help`
+Thin by design: parse → decide (bot.slack.replies) → send. Nothing here knows a KPI. `help`
 and a misspelt argument are answered without the database, so they work while it is
 away; any other question then gets "temporarily unavailable", never a stack trace.
 """
@@ -14,15 +14,15 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot import replies
-from bot.db import unavailable
+from bot.domain.preferences import Outcome, set_tips
+from bot.domain.questions import ParseError, Question, parse
 from bot.handlers.context import AppContext
 from bot.handlers.registration import open_register
-from bot.handlers.send import post_ephemeral, respond
-from bot.i18n import render_message
-from bot.preferences import Outcome, set_tips
-from bot.questions import ParseError, Question, parse
-from bot.render.blocks import Rendered
+from bot.slack import replies
+from bot.slack.blocks import Rendered
+from bot.slack.messages import render_message
+from bot.slack.send import post_ephemeral, respond
+from bot.store.engine import unavailable
 
 log = logging.getLogger(__name__)
 

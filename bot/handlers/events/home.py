@@ -8,11 +8,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import replies
-from bot.db import unavailable
 from bot.handlers.context import AppContext
 from bot.kpi.periods import Period
-from bot.slack_client import slack_error
+from bot.slack import replies
+from bot.slack.client import slack_error
+from bot.store.engine import unavailable
 
 log = logging.getLogger(__name__)
 

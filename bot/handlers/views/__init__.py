@@ -9,7 +9,7 @@ from slack_bolt import App
 from bot.handlers import registration
 from bot.handlers.context import AppContext
 from bot.handlers.errors import guarded
-from bot.slack_meta import REGISTER_VIEW, REJECT_VIEW
+from bot.slack.ids import REGISTER_VIEW, REJECT_VIEW
 
 
 def register(app: App, ctx: AppContext) -> None:

@@ -1,0 +1,246 @@
+"""The KPI report for people: Rich tables at a terminal, and CSV for their spreadsheets.
+
+Long lists are cut to `LIMIT` rows with a note; `--format csv|json` always has everything.
+
+`csv_report` is the CSV `prm kpi --format csv` prints (the long rows of `bot.cli.flat`),
+made safe to open in a spreadsheet: a cell that a spreadsheet would run as a formula
+(`=HYPERLINK(…)`, `@SUM(…)`, `+cmd|…`) is written with a leading `'`, as OWASP recommends
+for CSV injection. Numbers are left alone, so `-5` and `-0.25` stay numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.cli import flat
+from bot.core.numbers import NULL, count, days, number, pct
+
+LIMIT = 15
+
+# The characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"):
+# = + - @, and tab and carriage return, which some spreadsheets skip before looking.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CSV_SPECIAL = (",", '"', "\r", "\n")
+_PLAIN_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """The cell as a spreadsheet should show it: a would-be formula gets a leading `'`.
+
+    A plain decimal number (`-5`, `-0.25`, `-1e-05`) is not a formula and is left as it is.
+    """
+    if cell.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def csv_line(cells: tuple[str, ...] | list[str]) -> str:
+    """One CSV record (RFC 4180 quoting, `\\n` ending), every cell `spreadsheet_safe`.
+
+    Written by hand because the csv module, with a `\\n` line terminator, leaves a cell with a
+    carriage return unquoted, which splits the row in two for every reader.
+    """
+    out = []
+    for cell in map(spreadsheet_safe, cells):
+        if any(c in cell for c in _CSV_SPECIAL):
+            cell = '"' + cell.replace('"', '""') + '"'
+        out.append(cell)
+    return ",".join(out) + "\n"
+
+
+def csv_report(sections: dict[str, dict[str, Any]]) -> str:
+    """`flat`'s long rows `kpi,item,metric,value` as CSV for spreadsheets (`csv_line`).
+
+    `sections` maps a KPI name (or "report" for the header fields) to its object.
+    """
+    lines = [csv_line(flat.HEADER)]
+    for kpi, obj in sections.items():
+        lines.extend(csv_line(row) for row in flat.rows(kpi, obj))
+    return "".join(lines)
+
+
+def _more(total: int, shown: int) -> list[RenderableType]:
+    if total > shown:
+        return [Text(f"… and {total - shown:,} more (--format csv lists them all)", style="dim")]
+    return []
+
+
+def _keys(title: str, keys: list[str]) -> Text:
+    shown = ", ".join(keys[:LIMIT]) if keys else NULL
+    extra = f" … and {len(keys) - LIMIT:,} more" if len(keys) > LIMIT else ""
+    return Text.assemble((f"{title} ({len(keys):,}): ", "bold"), shown + extra)
+
+
+def header(report: dict[str, Any]) -> Text:
+    period = report["period"]
+    return Text.assemble(
+        ("PRM KPIs", "bold"),
+        f" as of {report['as_of']}\n",
+        f"period [{period['from']}, {period['to']})  ·  ",
+        (f"cohort {count(report['cohort_size'])} partners", "bold"),
+    )
+
+
+def funnel(obj: dict[str, Any]) -> RenderableType:
+    table = Table()
+    table.add_column("step", no_wrap=True)
+    for col in ("reached", "step rate", "cumulative", "stuck here", "median days stuck"):
+        table.add_column(col, justify="right")
+    for step in obj["steps"]:
+        is_bottleneck = step["key"] == obj["bottleneck"]
+        table.add_row(
+            step["key"] + (" ◀" if is_bottleneck else ""),
+            count(step["reached"]),
+            pct(step["step_rate"]),
+            pct(step["cumulative_rate"]),
+            count(step["stuck"]),
+            days(step.get("stuck_median_days")),
+            style="bold yellow" if is_bottleneck else None,
+        )
+    return Group(table, Text.assemble(("◀ Bottleneck: ", "bold"), obj["bottleneck"] or NULL))
+
+
+def content(obj: dict[str, Any]) -> RenderableType:
+    summary = Text(
+        f"downloads {count(obj['downloads'])} · unique users {count(obj['unique_users'])} · "
+        f"unique partners {count(obj['unique_partners'])} · "
+        f"onboarding reach {pct(obj['onboarding_reach'])}"
+    )
+    table = Table()
+    table.add_column("asset")
+    table.add_column("downloads", justify="right")
+    table.add_column("unique users", justify="right")
+    for asset in obj["assets"][:LIMIT]:
+        table.add_row(asset["key"], count(asset["downloads"]), count(asset["unique_users"]))
+    return Group(
+        table,
+        *_more(len(obj["assets"]), LIMIT),
+        summary,
+        _keys("Never downloaded", obj["never_downloaded"]),
+    )
+
+
+def deals(obj: dict[str, Any]) -> RenderableType:
+    summary = Text(
+        f"registered {count(obj['registered'])} · activated {count(obj['activated'])} "
+        f"({pct(obj['activation_rate'])}) · newly activated {count(obj['newly_activated'])}"
+    )
+    busiest = sorted(obj["by_partner"], key=lambda p: (-p["registered"], p["key"]))
+    busiest = [p for p in busiest if p["registered"]]
+    table = Table()
+    table.add_column("partner")
+    table.add_column("deals registered", justify="right")
+    for partner in busiest[:LIMIT]:
+        table.add_row(partner["key"], count(partner["registered"]))
+    return Group(
+        table,
+        *_more(len(busiest), LIMIT),
+        summary,
+        _keys("Last push — not activated", obj["not_activated"]),
+    )
+
+
+def reps(obj: dict[str, Any]) -> RenderableType:
+    summary = Text(
+        f"leads per rep {number(obj['per_rep_leads'], 2)} · deals per rep "
+        f"{number(obj['per_rep_deals'], 2)} · active reps {count(obj['active_reps'])} of "
+        f"{count(len(obj['reps']))} · top 20 % of reps carry {pct(obj['top20_deal_share'])} "
+        "of deals"
+    )
+
+    def rep_table(title: str, people: list[dict[str, Any]]) -> Table:
+        table = Table(title=title, title_justify="left")
+        for col in ("rep", "partner", "leads", "deals", "conversion"):
+            table.add_column(
+                col, justify="right" if col in ("leads", "deals", "conversion") else "left"
+            )
+        for rep in people[:LIMIT]:
+            table.add_row(
+                rep["key"],
+                rep["partner_key"],
+                count(rep["leads"]),
+                count(rep["deals"]),
+                pct(rep["conversion"]),
+            )
+        return table
+
+    top = sorted(obj["reps"], key=lambda r: (-r["deals"], -r["leads"], r["key"]))
+    top = [r for r in top if r["leads"] or r["deals"]]
+    coaching = [r for r in obj["reps"] if r["needs_coaching"]]
+    coaching.sort(key=lambda r: (r["conversion"] or 0, -r["leads"], r["key"]))
+    parts: list[RenderableType] = [
+        rep_table("Top reps in the period", top),
+        *_more(len(top), LIMIT),
+        summary,
+    ]
+    if coaching:
+        parts += [rep_table("Needs coaching (many leads, low conversion)", coaching)]
+        parts += _more(len(coaching), LIMIT)
+    else:
+        parts.append(Text.assemble(("Needs coaching: ", "bold"), "nobody"))
+    return Group(*parts)
+
+
+def retention(obj: dict[str, Any]) -> RenderableType:
+    table = Table()
+    for col in ("months", "eligible", "retained", "rate"):
+        table.add_column(col, justify="right")
+    for window in obj["windows"]:
+        table.add_row(
+            str(window["months"]),
+            count(window["eligible"]),
+            count(window["retained"]),
+            pct(window["rate"]),
+        )
+    return Group(table, _keys("Dormant (no activity in 30 days)", obj["dormant"]))
+
+
+def nudge_lift(obj: dict[str, Any]) -> RenderableType:
+    table = Table()
+    for col in ("group", "reps", "completed", "rate"):
+        table.add_column(col, justify="right")
+    for group in ("nudged", "holdout"):
+        table.add_row(
+            group,
+            count(obj[group]["reps"]),
+            count(obj[group]["completed"]),
+            pct(obj[group]["rate"]),
+        )
+    lift = "—" if obj["lift"] is None else f"{obj['lift'] * 100:+.1f} pt"
+    return Group(table, Text(f"lift over {obj['window_days']} days: {lift}"))
+
+
+TITLES: dict[str, str] = {
+    "nudge_lift": "Do nudges work? Nudged reps vs the holdout",
+    "funnel": "1 · Partner journey: step completion",
+    "content": "2 · Onboarding: content downloads in the period",
+    "deals": "3 · Activation: deal registrations",
+    "reps": "4 · Productivity per rep in the period",
+    "retention": "5 · Retention: continued use",
+}
+
+SECTIONS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {
+    "funnel": funnel,
+    "content": content,
+    "deals": deals,
+    "reps": reps,
+    "retention": retention,
+    "nudge_lift": nudge_lift,
+}
+
+
+def render(report: dict[str, Any], names: tuple[str, ...]) -> RenderableType:
+    parts: list[RenderableType] = [header(report)]
+    for name in names:
+        body = SECTIONS[name](report[name])
+        parts.append(
+            Panel(body, title=TITLES[name], title_align="left", expand=False, border_style="dim")
+        )
+    return Group(*parts)

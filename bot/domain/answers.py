@@ -1,0 +1,206 @@
+"""What each Slack answer says, as plain data: the KPI summary, a partner's card, a rep's
+own card and the App Home dashboards. No Slack and no wording here — templates word it.
+
+Every figure comes from the KPI engine (`bot.kpi`), computed for the viewer's scope, so a
+Slack answer always equals `prm kpi` for the same scope. The only thing added is access:
+a rep sees individual figures for themselves alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from bot.domain.access import PartnerRef, Role, Viewer
+from bot.kpi import KPI_NAMES, KpiParams, Scope, build_report, compute
+from bot.kpi.funnel import partner_progress
+from bot.kpi.registry import report_header
+from bot.kpi.sql import E, P, U, effective, first_day_not_before
+
+LIST_LIMIT = 10  # names shown per list; the rest is counted ("and 12 more")
+
+
+def scoped(params: KpiParams, scope: Scope) -> KpiParams:
+    return replace(params, scope=scope)
+
+
+def kpi_answer(
+    conn: Connection,
+    params: KpiParams,
+    viewer: Viewer,
+    kpi: str | None = None,
+    partner: PartnerRef | None = None,
+) -> dict[str, Any]:
+    """`/prm kpi [kpi] [partner] [period]`: the viewer's book, or one partner of it."""
+    scope = Scope(partner_key=partner.key) if partner else viewer.book_scope()
+    p = scoped(params, scope)
+    if kpi is None:
+        report = build_report(conn, p)
+        names: tuple[str, ...] = KPI_NAMES
+    else:
+        report = {**report_header(conn, p), kpi: compute(kpi, conn, p)}
+        names = (kpi,)
+    return {
+        "kpis": names,
+        "report": _for_viewer(report, viewer),
+        "lists": _lists(conn, report),
+        "scope": _scope_label(viewer, partner),
+        "journey": [s.key for s in p.journey],
+    }
+
+
+def partner_card(
+    conn: Connection, params: KpiParams, viewer: Viewer, partner: PartnerRef
+) -> dict[str, Any]:
+    """`/prm partner NAME`: where the partner stands on the journey, its KPIs and reps."""
+    p = scoped(params, Scope(partner_key=partner.key))
+    info = conn.execute(
+        select(P.c.key, P.c.name, P.c.tier, P.c.signed_at, P.c.signed_on).where(
+            P.c.key == partner.key
+        )
+    ).one()
+    progress = partner_progress(conn, p)
+    reached = progress[0].reached if progress else -1
+    since = progress[0].reached_at if progress else None
+    report = build_report(conn, p)
+    signed = effective(info.signed_at, info.signed_on, p.tz)
+    return {
+        "partner": {"key": info.key, "name": info.name, "tier": info.tier, "signed_at": signed},
+        "signed": signed is not None and signed < p.as_of,
+        "journey": _journey(p, reached, since),
+        "report": _for_viewer(report, viewer),
+        "lists": _lists(conn, report),
+    }
+
+
+def me_card(conn: Connection, params: KpiParams, viewer: Viewer) -> dict[str, Any]:
+    """`/prm me`: the rep's own journey (their own first login, download, lead…), their
+    next step and their leads, deals and conversion in the period."""
+    rep = viewer.rep
+    if rep is None:
+        raise ValueError("me_card needs a rep")
+    p = scoped(params, Scope(partner_key=rep.partner_key))
+    user = conn.execute(
+        select(U.c.id, U.c.registered_at, U.c.registered_on, P.c.signed_at, P.c.signed_on)
+        .join(P, P.c.id == U.c.partner_id)
+        .where(U.c.key == rep.key)
+    ).one()
+    event_types = [s.event_type for s in p.journey if s.event_type]
+    firsts = dict(
+        conn.execute(
+            select(E.c.type, func.min(E.c.occurred_at))
+            .join(U, U.c.id == E.c.user_id)
+            .where(
+                U.c.key == rep.key,
+                E.c.type.in_(event_types),
+                E.c.occurred_at < p.as_of,
+            )
+            .group_by(E.c.type)
+        ).all()
+    )
+    when_by_source: dict[str, datetime | None] = {
+        "signed": effective(user.signed_at, user.signed_on, p.tz),
+        "registered": _registered(user.registered_at, user.registered_on, p),
+        **firsts,
+    }
+    steps = []
+    next_step = None
+    for step in p.journey:
+        when = when_by_source.get(step.source)
+        done = when is not None and when < p.as_of
+        steps.append({"key": step.key, "done": done, "at": when if done else None})
+        if not done and next_step is None:
+            next_step = step.key
+    reps = compute("reps", conn, p)
+    mine = next((r for r in reps["reps"] if r["key"] == rep.key), None)
+    return {
+        "rep": {"key": rep.key, "name": rep.name or rep.key, "partner_name": rep.partner_name},
+        "steps": steps,
+        "next_step": next_step,
+        "figures": mine or {"leads": 0, "deals": 0, "conversion": None, "needs_coaching": False},
+        "period": report_header(conn, p)["period"],
+        "as_of": p.as_of,
+    }
+
+
+def home(conn: Connection, params: KpiParams, viewer: Viewer) -> dict[str, Any]:
+    """The App Home dashboard for the viewer's role."""
+    if viewer.role is Role.STRANGER:
+        return {"role": viewer.role.value}
+    if viewer.role is Role.REP:
+        assert viewer.rep is not None
+        partner = PartnerRef(viewer.rep.partner_key, viewer.rep.partner_name)
+        return {
+            "role": viewer.role.value,
+            "me": me_card(conn, params, viewer),
+            "partner": partner_card(conn, params, viewer, partner),
+        }
+    answer = kpi_answer(conn, params, viewer)
+    return {"role": viewer.role.value, **answer}
+
+
+def _registered(at: datetime | None, on: Any, p: KpiParams) -> datetime | None:
+    if at is not None and at < p.as_of:
+        return at
+    if on is not None and on < first_day_not_before(p.as_of, p.tz):
+        return effective(None, on, p.tz)
+    return None
+
+
+def _journey(p: KpiParams, reached: int, since: datetime | None) -> dict[str, Any]:
+    steps = [s.key for s in p.journey]
+    return {
+        "steps": [{"key": key, "done": i <= reached} for i, key in enumerate(steps)],
+        "current": steps[reached] if reached >= 0 else None,
+        "next": steps[reached + 1] if reached + 1 < len(steps) else None,
+        "since": since,
+        "days": (p.as_of - since).days if since else None,
+    }
+
+
+def _for_viewer(report: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+    """Drop other people's individual figures from a rep's view."""
+    reps = report.get("reps")
+    if reps is None or viewer.role is not Role.REP:
+        return report
+    allowed = set(viewer.visible_rep_keys(r["key"] for r in reps["reps"]))
+    return {**report, "reps": {**reps, "reps": [r for r in reps["reps"] if r["key"] in allowed]}}
+
+
+def _lists(conn: Connection, report: dict[str, Any]) -> dict[str, Any]:
+    """The partner lists people act on, named, the first LIST_LIMIT of each."""
+    wanted: dict[str, list[str]] = {}
+    if "deals" in report:
+        wanted["last_push"] = report["deals"]["not_activated"]
+    if "retention" in report:
+        wanted["dormant"] = report["retention"]["dormant"]
+    keys = {k for items in wanted.values() for k in items[:LIST_LIMIT]}
+    names = dict(conn.execute(select(P.c.key, P.c.name).where(P.c.key.in_(keys))).all())
+    lists: dict[str, Any] = {
+        name: {
+            "items": [{"key": k, "name": names.get(k, k)} for k in items[:LIST_LIMIT]],
+            "more": max(0, len(items) - LIST_LIMIT),
+            "total": len(items),
+        }
+        for name, items in wanted.items()
+    }
+    if "reps" in report:
+        flagged = [r for r in report["reps"]["reps"] if r["needs_coaching"]]
+        shown = {r["key"] for r in flagged[:LIST_LIMIT]}
+        rep_names = dict(conn.execute(select(U.c.key, U.c.name).where(U.c.key.in_(shown))).all())
+        coaching = [{**r, "name": rep_names.get(r["key"]) or r["key"]} for r in flagged]
+        lists["coaching"] = {
+            "items": coaching[:LIST_LIMIT],
+            "more": max(0, len(coaching) - LIST_LIMIT),
+            "total": len(coaching),
+        }
+    return lists
+
+
+def _scope_label(viewer: Viewer, partner: PartnerRef | None) -> dict[str, Any]:
+    if partner is not None:
+        return {"kind": "partner", "name": partner.name, "key": partner.key}
+    return {"kind": viewer.role.value}

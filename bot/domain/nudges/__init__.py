@@ -1,0 +1,1 @@
+"""The next-action engine: facts in SQL, rules in YAML, fatigue control."""

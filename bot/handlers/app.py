@@ -1,0 +1,84 @@
+"""Builds the Bolt app: one client, one context, every listener registered in one place.
+
+Single workspace: `SLACK_BOT_TOKEN` (+ `SLACK_SIGNING_SECRET` over HTTP). Several
+workspaces: `SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET` turn on the OAuth install, whose
+installations and states live in the same database (tables made by `prm db upgrade`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from slack_bolt import App
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine
+
+from bot.core.settings import Settings
+from bot.core.timeutil import parse_user_instant
+from bot.handlers import register_all
+from bot.handlers.context import AppContext
+from bot.slack.client import web_client
+from bot.slack.ids import BOT_SCOPES
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+class SlackConfigError(ValueError):
+    """The Slack settings cannot start the app; the message says which to set."""
+
+
+def settings_clock(settings: Settings) -> Callable[[], datetime]:
+    """The real clock, or the instant in PRM_AS_OF (demos and acceptance runs)."""
+    if settings.as_of.strip():
+        frozen = parse_user_instant(settings.as_of, settings.tz)
+        return lambda: frozen
+    return lambda: datetime.now(UTC)
+
+
+def build_app(
+    settings: Settings,
+    engine: Engine,
+    clock: Callable[[], datetime] | None = None,
+    *,
+    socket_mode: bool = False,
+) -> App:
+    if not socket_mode and not settings.slack_signing_secret:
+        raise SlackConfigError("set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
+    if socket_mode and not settings.slack_app_token:
+        raise SlackConfigError("set SLACK_APP_TOKEN (an xapp- token with connections:write)")
+    common = {
+        # Socket Mode messages arrive over an authenticated WebSocket: nothing to sign.
+        "signing_secret": settings.slack_signing_secret or None,
+        "request_verification_enabled": not socket_mode,
+    }
+    if settings.oauth_enabled:
+        app = App(
+            client=web_client(settings, token=""),
+            oauth_settings=OAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+                scopes=list(BOT_SCOPES),
+                redirect_uri=settings.public_url.rstrip("/") + REDIRECT_PATH,
+                install_path=INSTALL_PATH,
+                redirect_uri_path=REDIRECT_PATH,
+                installation_store=SQLAlchemyInstallationStore(
+                    client_id=settings.slack_client_id, engine=engine
+                ),
+                state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
+            ),
+            **common,
+        )
+    elif settings.slack_bot_token:
+        app = App(client=web_client(settings), **common)
+    else:
+        raise SlackConfigError(
+            "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "(OAuth install)"
+        )
+    ctx = AppContext(settings=settings, engine=engine, clock=clock or settings_clock(settings))
+    register_all(app, ctx)
+    return app

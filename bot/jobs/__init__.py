@@ -1,0 +1,1 @@
+"""Scheduled jobs: the registry (jobs as data), the scheduler, one module per job."""

@@ -1,1 +1,0 @@
-"""Turning KPI objects into what people read (tables, CSV). No SQL here."""

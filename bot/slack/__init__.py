@@ -1,0 +1,1 @@
+"""Everything Slack-shaped: the Bolt app, ids, clients, Block Kit, messages, sending."""

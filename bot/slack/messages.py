@@ -1,0 +1,113 @@
+"""Languages: which one a person reads (en or ja), and rendering the per-locale templates.
+
+Templates live in `templates/<locale>/`; each message kind is one file there, and
+`_terms.j2` holds the vocabulary (journey steps, KPI names). Every string handed to a
+template is made inert first (`bot.slack.blocks.inert`): escaped for Slack's mrkdwn and
+unable to form the line markup, so a partner called "<!channel>" or a note with a line
+`[[reg_approve|1]] Approve` stays text. Escaping the data, not the output, keeps macro
+output from being escaped twice and leaves the template's own markup alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.core import numbers
+from bot.core.resources import TEMPLATES
+from bot.slack import blocks
+
+LOCALES: tuple[str, ...] = ("en", "ja")
+
+
+def normalize_locale(value: str | None) -> str | None:
+    """`ja-JP` → `ja`, `en-GB` → `en`; a language we do not speak → None."""
+    if not value:
+        return None
+    lang = value.strip().replace("_", "-").split("-")[0].lower()
+    return lang if lang in LOCALES else None
+
+
+def pick_locale(stored: str | None, slack: str | None, default: str) -> str:
+    """The user's stored locale, else their Slack locale, else the configured default."""
+    return normalize_locale(stored) or normalize_locale(slack) or default
+
+
+# Fields holding what a person wrote at length; and fields holding a URL (kept whole,
+# percent-encoded where Slack's link syntax would misread it). Every other string is a
+# name, a title, a key or a word, and shorter (bot.slack.blocks.DATA_MAX).
+LONG_TEXT_FIELDS = frozenset({"notes", "reject_reason"})
+URL_FIELDS = frozenset({"url", "portal_url"})
+_URL = -1  # the "limit" that means: this is a URL
+
+
+def escape_data(value: Any, limit: int = blocks.DATA_MAX) -> Any:
+    if isinstance(value, str):
+        return blocks.inert_url(value) if limit == _URL else blocks.inert(value, limit)
+    if isinstance(value, Mapping):
+        return {k: escape_data(v, _limit(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [escape_data(v, limit) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: escape_data(getattr(value, f.name), _limit(f.name)) for f in fields(value)}
+    return value
+
+
+def _limit(field: object) -> int:
+    if field in URL_FIELDS:
+        return _URL
+    return blocks.LONG_DATA_MAX if field in LONG_TEXT_FIELDS else blocks.DATA_MAX
+
+
+def _day(value: datetime | None, tz: ZoneInfo) -> str:
+    return numbers.NULL if value is None else value.astimezone(tz).strftime("%Y-%m-%d")
+
+
+def _minute(value: datetime | None, tz: ZoneInfo) -> str:
+    return numbers.NULL if value is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+@cache
+def environment(locale: str) -> Environment:
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r}")
+    env = Environment(
+        loader=FileSystemLoader([str(TEMPLATES / locale)]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        pct=numbers.pct,
+        count=numbers.count,
+        number=numbers.number,
+        days=numbers.days,
+        change=numbers.change,
+        s=lambda n, word: word if n == 1 else word + "s",  # English plural: {{ n | s("deal") }}
+        day=_day,
+        minute=_minute,
+    )
+    return env
+
+
+def render(template: str, locale: str, /, **data: Any) -> str:
+    safe = {key: escape_data(value, _limit(key)) for key, value in data.items()}
+    return environment(locale).get_template(f"{template}.j2").render(**safe)
+
+
+def render_message(template: str, locale: str, /, **data: Any) -> blocks.Rendered:
+    more = render("_truncated", locale).strip()
+    return blocks.message(render(template, locale, **data), more)
+
+
+def render_home(locale: str, **data: Any) -> dict[str, Any]:
+    more = render("_truncated", locale).strip()
+    return blocks.home_view(render("home", locale, **data), more)

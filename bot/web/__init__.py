@@ -1,0 +1,1 @@
+"""HTTP: the ASGI app, the integration API and tracked links."""
