@@ -26,7 +26,7 @@ SLACK_SDK_TABLES = frozenset({"slack_installations", "slack_bots", "slack_oauth_
 
 def owned_by_us(name: str | None, type_: str, parent_names: dict) -> bool:
     """Alembic's `include_name`: the tables in SLACK_SDK_TABLES belong to slack-sdk's OAuth stores
-    (migration 0004 creates them; tests/test_oauth_stores.py checks them against
+    (migration 0004 creates them; tests/store/test_oauth_stores.py checks them against
     slack-sdk), so comparisons with our models must leave them alone."""
     table = name if type_ == "table" else parent_names.get("table_name")
     return table not in SLACK_SDK_TABLES

@@ -56,7 +56,7 @@ MAX_TOKEN_LENGTH = 1024
 # User agents that fetch a link to preview, index, scan or prefetch it, not because a person
 # opened it: answered like everyone, never counted. Matched as case-insensitive substrings
 # of the User-Agent header. Keep the list in step with docs/content.md and with the real
-# user-agent strings in tests/test_content.py; add a name there when a new one shows up.
+# user-agent strings in tests/domain/test_content.py; add a name there when a new one shows up.
 ROBOT_AGENTS: tuple[str, ...] = (
     # Slack: the link expander (Slackbot-LinkExpanding, Slackbot 1.0) and its image proxy.
     "slackbot",

@@ -57,7 +57,7 @@ EVENTS = KindSpec(
     ("event_id", "occurred_at", "type", "partner_key", "user_key", "object_key", "amount"),
     # object_key is required for every type but user.login, so a file without it is useless.
     ("event_id", "occurred_at", "type", "partner_key", "user_key", "object_key"),
-    # A quoted multi-line object key was always accepted (tests/test_import.py).
+    # A quoted multi-line object key was always accepted (tests/store/test_import.py).
     free_text=frozenset({"object_key"}),
 )
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.store.engine import get_engine
-from tests.api.conftest import ROUTES, TOKEN, Api, api_settings, serve_api
+from tests.web.api.conftest import ROUTES, TOKEN, Api, api_settings, serve_api
 
 ITEM = {"key": "acme", "name": "Acme"}
 

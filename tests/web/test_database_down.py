@@ -26,10 +26,10 @@ from bot.store.engine import get_engine, normalize_url
 from bot.web.api.errors import DB_UNAVAILABLE
 from bot.web.asgi import create_web_app
 from bot.web.links import make_token
-from tests.api.conftest import ROUTES
 from tests.builders import Store
 from tests.conftest import PG_URL, TABLES
 from tests.slack.conftest import _serve
+from tests.web.api.conftest import ROUTES
 
 SECRET = "test-link-secret"
 API_TOKEN = "test-api-token-0123456789"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from tests.api.conftest import AS_OF_TEXT, Api, api_settings, seed, serve_api
+from tests.web.api.conftest import AS_OF_TEXT, Api, api_settings, seed, serve_api
 
 FLAGS = {
     "from": "--from",

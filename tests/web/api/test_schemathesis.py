@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from bot.core.settings import Settings
 from bot.store.engine import get_engine
 from bot.web.asgi import create_web_app
-from tests.api.conftest import AUTH, Api
+from tests.web.api.conftest import AUTH, Api
 
 DOCUMENT = create_web_app(
     object(),  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.slack.conftest import MANAGER, REP_EN, REP_JA, STRANGER, seed
-from tests.test_manifest import SCHEMA
+from tests.slack.test_manifest import SCHEMA
 
 
 def test_ask_answers_as_the_bot_would(cli, engine):

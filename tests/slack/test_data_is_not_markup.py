@@ -8,7 +8,7 @@ every kind of message is rendered through the real code — the `/prm` replies f
 role, App Home, the registration messages, and the nudges and scorecards the jobs send to
 the fake Slack — and its structure compared with the same message made from benign text.
 This is a rendering test, so it runs on SQLite only: storing NUL is PostgreSQL's to refuse
-(tests/slack/test_registration_hardening.py, tests/test_import*.py).
+(tests/slack/test_registration_hardening.py, tests/store/test_import*.py).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.store.importer import import_path
 from bot.store.tables import Event
 from bot.web.api import MAX_BODY_BYTES, MAX_ITEMS
-from tests.api.conftest import AUTH, Api, api_settings, event_count, seed, serve_api
+from tests.web.api.conftest import AUTH, Api, api_settings, event_count, seed, serve_api
 
 KNOWN_TYPES = (
     "user.login, content.downloaded, training.completed, lead.registered, deal.registered, "

@@ -18,10 +18,10 @@ import yaml
 
 from bot.slack.ids import BOT_EVENTS, BOT_SCOPES, COMMAND
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 MANIFEST = ROOT / "manifest.yml"
 README = ROOT / "README.md"
-SCHEMA = Path(__file__).parents[2] / "shared" / "slack" / "manifest.schema.1.0.0.json"
+SCHEMA = Path(__file__).parents[3] / "shared" / "slack" / "manifest.schema.1.0.0.json"
 PLACEHOLDER = "https://prm.example.com"
 
 

@@ -22,7 +22,7 @@ from bot.store.importer import ImportFileError, import_objects
 from bot.store.importer.hints import guess_encoding
 from bot.store.tables import Asset, Event, Partner, PartnerUser
 from tests.builders import Store
-from tests.test_import import (
+from tests.store.test_import import (
     EVENT_HEADER,
     PARTNER_HEADER,
     USER_HEADER,
