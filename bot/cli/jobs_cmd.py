@@ -34,9 +34,7 @@ def list_jobs() -> None:
 
     for name, job in JOBS.items():
         nxt = trigger(name, conf).get_next_fire_time(None, now)
-        schedule = job.cron(conf)
-        if name == "next-actions":
-            schedule += f" (each rep at {conf.nudge_hour:02d}:00 in their own zone)"
+        schedule = job.cron(conf) + job.note(conf)
         table.add_row(
             name,
             schedule,

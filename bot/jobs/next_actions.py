@@ -113,7 +113,7 @@ def run(ctx: JobContext) -> None:
         entry = ledger.Entry(
             key=f"{JOB}:{rep.key}:{local_day(ctx.now, tz)}",
             job=JOB,
-            kind="nudge",
+            kind=ledger.NUDGE,
             recipient=rep.slack_user_id or str(rep.partner_channel),
             user_id=rep.user_id,
             action=rule.id,
@@ -163,7 +163,7 @@ def _undeliverable(ctx: JobContext, rep: facts_mod.Rep) -> None:
     entry = ledger.Entry(
         key=f"{JOB}:{rep.key}:undeliverable",
         job=JOB,
-        kind="nudge",
+        kind=ledger.NUDGE,
         recipient=rep.key,
         user_id=rep.user_id,
     )
@@ -182,7 +182,7 @@ def _profile_failed(
     entry = ledger.Entry(
         key=f"{JOB}:{rep.key}:error:{error}",
         job=JOB,
-        kind="nudge",
+        kind=ledger.NUDGE,
         recipient=str(rep.slack_user_id),
         user_id=rep.user_id,
         action=action,

@@ -1,4 +1,5 @@
-"""The three jobs, their default schedules, and running one (claimed, summarised)."""
+"""The jobs as data (name, schedule, grace, misfire, retries) and running one (claimed,
+summarised). Nothing else names a job or branches on one."""
 
 from __future__ import annotations
 
@@ -25,36 +26,60 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class JobDef:
+    """A job as data: everything the scheduler, `prm jobs` and the runner need to know."""
+
     name: str
     run: Callable[[JobContext], None]
     describe: str
+    # The job's cron expression, from the settings (PRM_*_CRON) or fixed.
+    schedule: Callable[[Settings], str]
+    # How late an occurrence may still run; None: until the end of its day in the
+    # schedule's zone (a catch-up after downtime never runs yesterday's occurrence).
+    grace: timedelta | None = None
+    # APScheduler's misfire grace time, for a scheduler thread that was starved.
+    misfire: timedelta = timedelta(hours=12)
     # How long the running bot retries a message Slack did not get. A nudge only within
     # the hour: the next hourly run decides again (quiet hours, caps); the daily and weekly
     # messages for the rest of a working day.
     retry_for: timedelta = timedelta(hours=12)
+    # What `prm jobs list` adds to the schedule, if anything.
+    note: Callable[[Settings], str] = lambda settings: ""
 
     def cron(self, settings: Settings) -> str:
-        if self.name == "next-actions":
-            return "0 * * * *"  # hourly: each rep is due at PRM_NUDGE_HOUR in their own zone
-        return {
-            "weekly-scorecards": settings.scorecard_cron,
-            "coaching-alerts": settings.coaching_cron,
-            "deal-expiry": settings.expiry_cron,
-        }[self.name]
+        return self.schedule(settings)
 
 
 JOBS: dict[str, JobDef] = {
     j.name: j
     for j in (
         JobDef(
-            "next-actions",
+            next_actions.JOB,
             next_actions.run,
             "next-action DMs to partner reps",
+            schedule=lambda s: "0 * * * *",  # hourly: each rep is due at PRM_NUDGE_HOUR locally
+            grace=timedelta(hours=1),
+            misfire=timedelta(hours=1),
             retry_for=timedelta(hours=1),
+            note=lambda s: f" (each rep at {s.nudge_hour:02d}:00 in their own zone)",
         ),
-        JobDef("weekly-scorecards", scorecards.run, "weekly scorecards to partner managers"),
-        JobDef("coaching-alerts", coaching.run, "coaching alerts to customer success"),
-        JobDef("deal-expiry", deal_expiry.run, "deal registration expiry: reminders, lapses"),
+        JobDef(
+            scorecards.JOB,
+            scorecards.run,
+            "weekly scorecards to partner managers",
+            schedule=lambda s: s.scorecard_cron,
+        ),
+        JobDef(
+            coaching.JOB,
+            coaching.run,
+            "coaching alerts to customer success",
+            schedule=lambda s: s.coaching_cron,
+        ),
+        JobDef(
+            deal_expiry.JOB,
+            deal_expiry.run,
+            "deal registration expiry: reminders, lapses",
+            schedule=lambda s: s.expiry_cron,
+        ),
     )
 }
 

@@ -35,8 +35,8 @@ def trigger(name: str, settings: Settings) -> CronTrigger:
 def grace(name: str, fired: datetime, settings: Settings) -> timedelta:
     """How late an occurrence may still run: the hourly job, within its hour; the daily and
     weekly ones, until the end of that day in the schedule's zone."""
-    if name == "next-actions":
-        return timedelta(hours=1)
+    if (fixed := JOBS[name].grace) is not None:
+        return fixed
     local = fired.astimezone(settings.schedule_tz)
     midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return midnight - local
@@ -95,7 +95,7 @@ def build_scheduler(
             name=JOBS[name].describe,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=3600 if name == "next-actions" else 12 * 3600,
+            misfire_grace_time=int(JOBS[name].misfire.total_seconds()),
             replace_existing=True,
         )
     return scheduler

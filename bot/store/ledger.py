@@ -46,6 +46,8 @@ QUEUED, PENDING, SENT, RETRY = "queued", "pending", "sent", "retry"
 AMBIGUOUS, FAILED = "ambiguous", "failed"
 UNDELIVERABLE, HOLDOUT = "undeliverable", "holdout"
 TAKEABLE = (QUEUED, RETRY)
+# Kinds of message, as the KPIs read them back (nudge_lift: who was nudged, who held out).
+NUDGE = "nudge"
 OWED = text("delivery.status IN ('queued', 'retry')")
 AMBIGUOUS_AFTER = timedelta(minutes=10)
 
