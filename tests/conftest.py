@@ -61,16 +61,27 @@ def _create_database_if_missing(url: str) -> None:
     admin.dispose()
 
 
+def _worker_url(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database (`prm_ci_gw0`, …): the tests
+    empty tables between them, so two workers must never share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    target = make_url(normalize_url(url))
+    return target.set(database=f"{target.database}_{worker}").render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def pg_ready() -> str:
     assert PG_URL
-    _create_database_if_missing(PG_URL)
-    eng = get_engine(PG_URL)
+    url = _worker_url(PG_URL)
+    _create_database_if_missing(url)
+    eng = get_engine(url)
     with eng.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     upgrade(eng)
-    return normalize_url(PG_URL)
+    return normalize_url(url)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -4,12 +4,19 @@ app manifest for this deployment."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
 
 from bot.cli.common import engine, fail, settings
 from bot.core.resources import MANIFEST
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.core.settings import Settings
+    from bot.domain.access import Viewer
 
 app = typer.Typer(help="See the bot's Slack answers without Slack; print the app manifest.")
 
@@ -25,35 +32,79 @@ def ask(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the Block Kit payload."),
 ) -> None:
-    """Answer `/prm TEXT` as the bot would answer USER (same access rules, same figures)."""
-    from bot.domain.access import resolve_viewer
-    from bot.domain.questions import ParseError, parse
+    """Answer `/prm TEXT` as the bot would answer USER (same access rules, same figures,
+    the same side effects: `tips on|off` is stored). A form (`register`) prints the modal
+    Slack would open; with --json, `{"view": …}` as views.open gets it."""
     from bot.handlers.app import settings_clock
-    from bot.slack.blocks import to_plain
-    from bot.slack.messages import LOCALES, pick_locale, render_message
-    from bot.slack.replies import command_reply
+    from bot.slack.dispatch import Modal, dispatch
+    from bot.slack.locale import LOCALES
 
     conf = settings()
     if locale is not None and locale not in LOCALES:
         fail(f"--locale must be one of {', '.join(LOCALES)}")
-    eng = engine()
-    with eng.connect() as conn:
-        viewer = resolve_viewer(conn, user, conf.admins)
-        chosen = locale or pick_locale(
-            viewer.rep.locale if viewer.rep else None, None, conf.default_locale
-        )
-        try:
-            question = parse(text, conf.tz)
-        except ParseError as exc:
-            reply = render_message("bad_argument", chosen, code=exc.code, word=exc.word)
-        else:
-            reply = command_reply(conn, conf, settings_clock(conf)(), viewer, question, chosen)
+    eng, viewer, chosen = _asker(conf, user, locale)
+    reply = dispatch(eng, conf, settings_clock(conf)(), viewer, text, chosen)
+    role = viewer.role.value if viewer is not None else "unknown"
+    if isinstance(reply, Modal):
+        if as_json:
+            typer.echo(json.dumps({"view": reply.view}, ensure_ascii=False, indent=2))
+            return
+        typer.echo(f"[{role}, {chosen}, modal]")
+        typer.echo(modal_to_plain(reply.view))
+        return
     if as_json:
         payload = {"response_type": "ephemeral", "text": reply.text, "blocks": reply.blocks}
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"[{viewer.role.value}, {chosen}]")
+    from bot.slack.blocks import to_plain
+
+    typer.echo(f"[{role}, {chosen}]")
     typer.echo(to_plain(reply.blocks))
+
+
+def _asker(conf: Settings, user: str, locale: str | None) -> tuple[Engine, Viewer | None, str]:
+    """The database, who USER is there and the language they read (--locale, else stored,
+    else the default: no Slack to ask). With the database unreachable, no viewer: the
+    answer is then what the bot says in that case (help, or "temporarily unavailable")."""
+    from bot.slack.dispatch import who
+    from bot.store.engine import unavailable
+    from bot.store.schema import ensure_schema
+
+    eng = engine(migrate=False)
+    try:
+        ensure_schema(eng)
+    except Exception as exc:
+        if not unavailable(exc):
+            fail(f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return eng, None, locale or conf.default_locale
+    try:
+        viewer, stored = who(eng, conf, user)
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        return eng, None, locale or conf.default_locale
+    return eng, viewer, locale or stored
+
+
+def modal_to_plain(view: dict[str, Any]) -> str:
+    """A modal as terminal text: its title, the words on it, each field (`*`: required)."""
+    from bot.slack.blocks import unescape
+
+    lines = [f"== {view['title']['text']} =="]
+    for block in view.get("blocks", []):
+        if block["type"] == "input":
+            element = block["element"]
+            mark = "" if block.get("optional") else " *"
+            placeholder = (element.get("placeholder") or {}).get("text", "")
+            hint = f"‹{placeholder}›" if placeholder else ""
+            if element.get("options"):
+                hint = " | ".join(o["text"]["text"] for o in element["options"])
+            lines.append(f"  {block['label']['text']}{mark}  {hint}".rstrip())
+        else:
+            lines.append(unescape(block.get("text", {}).get("text", "")))
+    buttons = [view[k]["text"] for k in ("submit", "close") if view.get(k)]
+    lines.append("  " + "  ".join(f"[{b}]" for b in buttons))
+    return "\n".join(lines)
 
 
 @app.command("manifest")

@@ -1,4 +1,5 @@
-"""Reads the text after `/prm` into a question. Pure: no database, no Slack.
+"""Reads the text after `/prm` into a question. Pure: no database, no Slack (the text
+arrives as people typed it; undoing Slack's `&lt;`/`&gt;`/`&amp;` is bot.slack.dispatch's job).
 
     kpi [funnel|content|deals|reps|retention] [PARTNER] [PERIOD]
     partner NAME [PERIOD]
@@ -19,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from bot.kpi import KPI_NAMES
 from bot.kpi.periods import Period, PeriodError, looks_like_period, parse_period
-from bot.slack.blocks import unescape
 
 # Control characters (NUL included) are never part of a word people mean to type.
 CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
@@ -46,7 +46,7 @@ class ParseError(ValueError):
 
 
 def parse(text: str, tz: ZoneInfo) -> Question:
-    words = unescape(CONTROLS.sub(" ", text or "")).split()
+    words = CONTROLS.sub(" ", text or "").split()
     if not words:
         return Question("help")
     sub, args = words[0].lower(), words[1:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -12,7 +13,8 @@ from sqlalchemy import Engine
 
 from bot.core.settings import Settings
 from bot.core.timeutil import wall_clock
-from bot.domain.access import Viewer, resolve_viewer
+from bot.domain.access import Viewer
+from bot.slack import dispatch
 from bot.slack.client import LocaleResolver
 
 
@@ -29,11 +31,10 @@ class AppContext:
         self.locales = LocaleResolver(self.settings.default_locale)
 
     def who(self, client: WebClient, user_id: str) -> tuple[Viewer, str]:
-        """Who is asking (their role, for access) and the language they read."""
-        with self.engine.connect() as conn:
-            viewer = resolve_viewer(conn, user_id, self.settings.admins)
-        stored = viewer.rep.locale if viewer.rep else None
-        return viewer, self.locales.locale_for(client, user_id, stored)
+        """Who is asking (their role, for access) and the language they read (stored,
+        else Slack's — asked only then, and cached —, else the default)."""
+        slack = partial(self.locales.slack_locale, client, user_id)
+        return dispatch.who(self.engine, self.settings, user_id, slack)
 
 
 def team_of(body: dict[str, Any]) -> str | None:

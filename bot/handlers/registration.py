@@ -19,10 +19,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.domain import registrations as regs
 from bot.handlers.context import AppContext, team_of
 from bot.slack import notices
+from bot.slack.blocks import Rendered
 from bot.slack.client import slack_error
+from bot.slack.dispatch import Modal, open_modal, register_reply
 from bot.slack.ids import REJECT_REASON
 from bot.slack.messages import render_message
-from bot.slack.modals import error_texts, form_values, register_modal, reject_modal
+from bot.slack.modals import error_texts, form_values, reject_modal
 from bot.slack.outbox import send_now
 from bot.slack.send import update_in_place
 from bot.store.engine import unavailable
@@ -54,17 +56,14 @@ def submission_key(view: dict[str, Any]) -> str:
     return f"{str(view.get('id') or '')[:64]}:{digest}"
 
 
-def open_register(ctx: AppContext, client: WebClient, user: str, kind: str, trigger_id: str):
-    """Returns None when the modal opened, else the reply to show instead."""
+def open_register(
+    ctx: AppContext, client: WebClient, user: str, kind: str, trigger_id: str
+) -> Rendered | None:
+    """The Register buttons: None when the modal opened, else the reply to show instead
+    (the same decision as `/prm register`, bot.slack.dispatch.register_reply)."""
     viewer, locale = ctx.who(client, user)
-    if viewer.rep is None:
-        return render_message("action_result", locale, kind="register_not_rep")
-    try:
-        client.views_open(trigger_id=trigger_id, view=register_modal(kind, locale))
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        log.error("views.open failed: %s", slack_error(exc))
-        return render_message("action_result", locale, kind="modal_failed")
-    return None
+    reply = register_reply(viewer, kind, locale)
+    return open_modal(client, trigger_id, reply, locale) if isinstance(reply, Modal) else reply
 
 
 def _audience(ctx: AppContext, client: WebClient, body: dict, reg_id: int) -> notices.Audience:

@@ -16,7 +16,7 @@ from bot.core.settings import Settings
 from bot.core.timeutil import wall_clock
 from bot.slack import recipients
 from bot.slack.client import slack_error
-from bot.slack.messages import pick_locale
+from bot.slack.locale import pick_locale
 from bot.slack.recipients import RecipientWrites
 
 

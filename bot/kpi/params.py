@@ -5,13 +5,13 @@ Pure values, no I/O. Built once (from the CLI, Slack or a job) and handed to eve
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.core.timeutil import days_before, months_before
+from bot.core.timeutil import days_before
+from bot.kpi.periods import span_before
 from bot.store.tables import ACTIVITY_TYPES, EVENT_TYPES
 
 if TYPE_CHECKING:
@@ -100,9 +100,6 @@ class Scope:
     signed_to: datetime | None = None
 
 
-_LAST = re.compile(r"^\s*(\d+)\s*([dwm])\s*$", re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class KpiParams:
     as_of: datetime
@@ -188,17 +185,3 @@ def params_from_settings(settings: Settings, **question: Any) -> KpiParams:
         coaching_ratio=settings.coaching_ratio,
         **question,
     )
-
-
-def span_before(instant: datetime, span: str, tz: ZoneInfo) -> datetime:
-    """`instant − span` for "30d", "12w" or "3m" (calendar months, clamped)."""
-    match = _LAST.match(span)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f"bad span {span!r}: use a number and d, w or m, such as 30d, 12w, 3m")
-    n, unit = int(match.group(1)), match.group(2).lower()
-    try:
-        if unit == "m":
-            return months_before(instant, n, tz)
-        return days_before(instant, n * (7 if unit == "w" else 1), tz)
-    except (OverflowError, ValueError) as exc:
-        raise ValueError(f"span {span!r} reaches before the year 1: use a shorter one") from exc

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.timeutil import local_midnight
+from bot.core.timeutil import days_before, local_midnight, months_before
 
-SPAN = re.compile(r"^\d+[dwm]$", re.IGNORECASE)
+# The one span syntax (Slack's PERIOD word, `prm kpi --last`, the API's `last`).
+SPAN = re.compile(r"^\s*(\d+)\s*([dwm])\s*$", re.IGNORECASE)
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 # Shapes that can only be meant as a period (so "2026-Q5" or "1y" get the period message
@@ -44,6 +45,27 @@ class Period:
         return {"as_of": min(now, self.end), "period_from": self.start, "period_to": self.end}
 
 
+def parse_span(text: str) -> tuple[int, str] | None:
+    """`30d` → (30, "d"), `12W` → (12, "w"), `3m` → (3, "m"); None when it is no span.
+    Zero is a span here: each caller says why it will not count back nothing."""
+    match = SPAN.match(text)
+    return (int(match.group(1)), match.group(2).lower()) if match else None
+
+
+def span_before(instant: datetime, span: str, tz: ZoneInfo) -> datetime:
+    """`instant − span` for "30d", "12w" or "3m" (calendar months, clamped)."""
+    parsed = parse_span(span)
+    if parsed is None or parsed[0] == 0:
+        raise ValueError(f"bad span {span!r}: use a number and d, w or m, such as 30d, 12w, 3m")
+    n, unit = parsed
+    try:
+        if unit == "m":
+            return months_before(instant, n, tz)
+        return days_before(instant, n * (7 if unit == "w" else 1), tz)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"span {span!r} reaches before the year 1: use a shorter one") from exc
+
+
 def looks_like_period(word: str) -> bool:
     word = word.strip()
     return bool(PERIODISH.match(word))
@@ -52,8 +74,8 @@ def looks_like_period(word: str) -> bool:
 def parse_period(word: str, tz: ZoneInfo) -> Period:
     """Raise PeriodError with a message for people when the word is not a valid period."""
     text = word.strip()
-    if SPAN.match(text):
-        n, unit = int(text[:-1]), text[-1].lower()
+    if span := parse_span(text):
+        n, unit = span
         if n == 0:
             raise PeriodError(f"period {text!r} is empty: use a number above 0, such as 30d")
         if n * {"d": 1, "w": 7, "m": 31}[unit] > MAX_DAYS:

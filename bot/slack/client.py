@@ -28,7 +28,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
 
 from bot.core.settings import Settings
-from bot.slack.messages import pick_locale
+from bot.slack.locale import pick_locale
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,10 @@ class LocaleResolver:
         self._lock = threading.Lock()
 
     def locale_for(self, client: WebClient, user_id: str, stored: str | None) -> str:
-        if pick_locale(stored, None, ""):
-            return pick_locale(stored, None, self.default)
-        return pick_locale(None, self._slack_locale(client, user_id), self.default)
+        return pick_locale(stored, lambda: self.slack_locale(client, user_id), self.default)
 
-    def _slack_locale(self, client: WebClient, user_id: str) -> str | None:
+    def slack_locale(self, client: WebClient, user_id: str) -> str | None:
+        """What Slack says (users.info include_locale), cached; None when it cannot say."""
         key = (client.token or "", user_id)
         now = time.monotonic()
         with self._lock:

@@ -22,22 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.core import numbers
 from bot.core.resources import TEMPLATES
 from bot.slack import blocks
-
-LOCALES: tuple[str, ...] = ("en", "ja")
-
-
-def normalize_locale(value: str | None) -> str | None:
-    """`ja-JP` → `ja`, `en-GB` → `en`; a language we do not speak → None."""
-    if not value:
-        return None
-    lang = value.strip().replace("_", "-").split("-")[0].lower()
-    return lang if lang in LOCALES else None
-
-
-def pick_locale(stored: str | None, slack: str | None, default: str) -> str:
-    """The user's stored locale, else their Slack locale, else the configured default."""
-    return normalize_locale(stored) or normalize_locale(slack) or default
-
+from bot.slack.locale import LOCALES, normalize_locale, pick_locale  # noqa: F401  (the rule)
 
 # Fields holding what a person wrote at length; and fields holding a URL (kept whole,
 # percent-encoded where Slack's link syntax would misread it). Every other string is a

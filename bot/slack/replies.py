@@ -1,6 +1,6 @@
 """Turns a question from one Slack user into the reply they may see. No Slack I/O here:
-the handler fetches the locale and sends; this decides access, asks the engine and
-renders the template.
+bot.slack.dispatch reads the text and hands the KPI questions (kpi, partner, me, content)
+here; this decides access, asks the engine and renders the template.
 
 Access is decided in `bot.domain.access` only; this module never widens the viewer's scope.
 """
@@ -37,6 +37,10 @@ def params_for(settings: Settings, now: datetime, period: Period | None) -> KpiP
     return params_from_settings(settings, **question)
 
 
+# The /prm forms answered here; the rest go through bot.slack.dispatch only.
+ANSWERED = frozenset({"help", "kpi", "partner", "me", "content"})
+
+
 def command_reply(
     conn: Connection,
     settings: Settings,
@@ -45,6 +49,9 @@ def command_reply(
     question: Question,
     locale: str,
 ) -> Rendered:
+    if question.command not in ANSWERED:
+        # `tips` and `register` have side effects or a modal: bot.slack.dispatch answers them.
+        raise ValueError(f"/prm {question.command} is not a KPI question (use dispatch)")
     if question.command == "help":
         return help_reply(locale, question.unknown)
     if not viewer.sees_figures:
@@ -123,7 +130,9 @@ def home_view(
     period: Period | None = None,
 ) -> dict[str, Any]:
     params = params_for(settings, now, period)
-    home = answers.home(conn, params, viewer) if viewer.sees_figures else {"role": "stranger"}
+    home: dict[str, Any] = {"role": "stranger"}
+    if viewer.sees_figures:
+        home = answers.home(conn, params, viewer)
     if viewer.role is Role.REP and viewer.rep is not None:
         home["reads"] = _next_reads(conn, settings, viewer.rep.key)
     return render_home(

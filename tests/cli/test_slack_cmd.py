@@ -30,6 +30,19 @@ def test_ask_answers_as_the_bot_would(cli, engine):
     assert "is not a period" in bad.output
 
 
+def test_ask_takes_the_listeners_path_for_tips_and_register(cli, engine):
+    # Once a KPI report for anything it did not know; now what the Slack listener answers.
+    seed(engine)
+    env = {"PRM_AS_OF": "2026-11-01T00:00:00Z"}
+    off = cli("slack", "ask", REP_EN, "tips off", env=env)
+    assert off.exit_code == 0 and "Tips are off" in off.output and "%" not in off.output
+    modal = cli("slack", "ask", REP_EN, "register deal", env=env)
+    assert modal.output.startswith("[rep, en, modal]\n== ")
+    view = json.loads(cli("slack", "ask", REP_EN, "register deal", "--json", env=env).output)
+    assert view["view"]["type"] == "modal" and "blocks" in view["view"]
+    assert "Only partner reps" in cli("slack", "ask", MANAGER, "register", env=env).output
+
+
 def test_manifest_for_a_deployment(cli):
     out = cli("slack", "manifest", "--public-url", "https://prm.acme.com/")
     assert out.exit_code == 0, out.output

@@ -24,7 +24,7 @@ NOW = datetime(2026, 11, 15, 3, 0, tzinfo=UTC)
         ("kpi all", "kpi", None, None, None),
         ("kpi deals acme 2026-Q3", "kpi", "deals", "acme", "2026-Q3"),
         ("kpi 30d Acme Japan", "kpi", None, "Acme Japan", "30d"),
-        ("partner Acme &amp; Co", "partner", None, "Acme & Co", None),
+        ("partner Acme & Co", "partner", None, "Acme & Co", None),
         ("me 12w", "me", None, None, "12w"),
     ],
 )
@@ -32,6 +32,16 @@ def test_parse(text, command, kpi, partner, period):
     q = parse(text, TOKYO)
     assert (q.command, q.kpi, q.partner) == (command, kpi, partner)
     assert (q.period.text if q.period else None) == period
+
+
+def test_the_text_is_read_as_typed_slack_escapes_are_undone_by_the_dispatcher():
+    from bot.core.settings import Settings
+    from bot.slack.dispatch import question_of
+
+    assert parse("partner Acme &amp; Co", TOKYO).partner == "Acme &amp; Co"
+    settings = Settings(_env_file=None, tz="Asia/Tokyo")
+    assert question_of("partner Acme &amp; Co &lt;x&gt;", settings).partner == "Acme & Co <x>"
+    assert question_of("partner Acme & Co", settings).partner == "Acme & Co"
 
 
 def test_unknown_subcommand_is_help_naming_the_word():
