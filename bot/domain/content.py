@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, literal, select
 
-from bot.store.tables import ONBOARDING_TAG, Asset, AssetTag, Event, PartnerUser
+from bot.core.events import ONBOARDING_TAG
+from bot.store.tables import Asset, AssetTag, Event, PartnerUser
 from bot.web.links import DOWNLOAD_EVENT, is_link_target, tracked_url
 
 A = Asset.__table__

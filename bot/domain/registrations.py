@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from bot.core import events
 from bot.domain.access import Viewer, may_see_partner
 from bot.kpi.sql import P, U
 from bot.store.engine import insert_ignore
@@ -367,7 +368,7 @@ def decide(
     _event(
         conn,
         f"slack-deal-{'approved' if approve else 'rejected'}-{reg_id}",
-        "deal.approved" if approve else "deal.rejected",
+        events.APPROVED if approve else events.REJECTED,
         now,
         row.partner_id,
         row.user_id,
@@ -387,7 +388,7 @@ def mark_won(conn: Connection, reg_id: int, presser: str, now: datetime) -> None
     _event(
         conn,
         f"slack-deal-won-{reg_id}",
-        "deal.won",
+        events.WON,
         now,
         row.partner_id,
         row.user_id,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from bot.core import events
 from bot.core.timeutil import days_before
 from bot.kpi import KpiParams, Scope, build_report
 from bot.kpi.nudge_lift import nudge_lift
@@ -82,7 +83,7 @@ def scorecard(conn: Connection, params: KpiParams, manager: str) -> dict[str, An
             .join(F, F.c.partner_id == P.c.id)
             .where(
                 cohort_where(p),
-                F.c.type == "deal.registered",
+                F.c.type == events.DEAL,
                 F.c.first_at >= week_start,
                 F.c.first_at < p.as_of,
             )

@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, literal, select
 
+from bot.core.events import DOWNLOAD, ONBOARDING_TAG
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, cohort_size, cohort_where, in_period, rate
-from bot.store.tables import ONBOARDING_TAG, Asset, AssetTag
+from bot.store.tables import Asset, AssetTag
 
 A = Asset.__table__
 T = AssetTag.__table__
-DOWNLOAD = "content.downloaded"
 
 
 def content(conn: Connection, params: KpiParams) -> dict[str, Any]:

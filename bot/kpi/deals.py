@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from bot.core.events import DEAL
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, F, P, cohort_where, in_period, rate
-
-DEAL = "deal.registered"
 
 
 def deals(conn: Connection, params: KpiParams) -> dict[str, Any]:

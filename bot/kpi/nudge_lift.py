@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, literal, or_, select
 
+from bot.core.events import ACTIVITY_TYPES
 from bot.core.timeutil import days_before
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, U, cohort_where, rate
-from bot.store.tables import ACTIVITY_TYPES, Delivery
+from bot.store.tables import Delivery
 
 D = Delivery.__table__
 WINDOW_DAYS = 30

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.core import events
+from bot.core.events import ACTIVITY_TYPES, EVENT_TYPES
 from bot.core.timeutil import days_before
 from bot.kpi.periods import span_before
-from bot.store.tables import ACTIVITY_TYPES, EVENT_TYPES
 
 if TYPE_CHECKING:
     from bot.core.settings import Settings
@@ -40,11 +41,11 @@ class JourneyStep:
 DEFAULT_JOURNEY: tuple[JourneyStep, ...] = (
     JourneyStep("signed", "signed"),
     JourneyStep("registered", "registered"),
-    JourneyStep("logged_in", "user.login"),
-    JourneyStep("content_downloaded", "content.downloaded"),
-    JourneyStep("lead_registered", "lead.registered"),
-    JourneyStep("deal_registered", "deal.registered"),
-    JourneyStep("deal_won", "deal.won"),
+    JourneyStep("logged_in", events.LOGIN),
+    JourneyStep("content_downloaded", events.DOWNLOAD),
+    JourneyStep("lead_registered", events.LEAD),
+    JourneyStep("deal_registered", events.DEAL),
+    JourneyStep("deal_won", events.WON),
 )
 DEFAULT_ACTIVE_TYPES: tuple[str, ...] = ACTIVITY_TYPES
 

@@ -14,11 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from bot.core.events import DEAL, LEAD
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, U, cohort_where, in_period, rate, registered_before
-
-LEAD = "lead.registered"
-DEAL = "deal.registered"
 
 
 def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, true
 
+from bot.core.events import EVENT_TYPES
 from bot.core.timeutil import local_midnight
 from bot.kpi.params import KpiParams
-from bot.store.tables import EVENT_TYPES, Event, Partner, PartnerFirstEvent, PartnerUser
+from bot.store.tables import Event, Partner, PartnerFirstEvent, PartnerUser
 
 P = Partner.__table__
 U = PartnerUser.__table__

@@ -38,21 +38,6 @@ SQLModel.metadata.naming_convention = {
 # SQLite only aliases ROWID for a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-# The spec's six kinds of partner activity (the default "active" set for retention).
-ACTIVITY_TYPES: tuple[str, ...] = (
-    "user.login",
-    "content.downloaded",
-    "training.completed",
-    "lead.registered",
-    "deal.registered",
-    "deal.won",
-)
-# Decisions on a deal registration, recorded by the bot: not partner activity, so they
-# change none of the five KPIs.
-DECISION_TYPES: tuple[str, ...] = ("deal.approved", "deal.rejected")
-EVENT_TYPES: tuple[str, ...] = ACTIVITY_TYPES + DECISION_TYPES
-ONBOARDING_TAG = "onboarding"
-
 
 class Partner(SQLModel, table=True):
     __tablename__ = "partner"

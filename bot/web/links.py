@@ -38,6 +38,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.core import events
 from bot.store.engine import describe_problem, unavailable
 from bot.store.tables import Asset, Event, PartnerUser
 
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERSION = "v1"
-DOWNLOAD_EVENT = "content.downloaded"
+DOWNLOAD_EVENT = events.DOWNLOAD
 # `:path` so that anything under /c/ (a token with a stray slash, say) gets our 404 page.
 LINK_PATH = "/c/{token:path}"
 # Longer than any token for 128-character keys; anything longer is refused unread.

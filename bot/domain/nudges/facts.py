@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, select
 
+from bot.core import events
+from bot.core.events import ACTIVITY_TYPES, ONBOARDING_TAG
 from bot.domain.nudges.rules import RepFacts
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, U, cohort_where, registered_before
-from bot.store.tables import ACTIVITY_TYPES, ONBOARDING_TAG, Asset, AssetTag, Delivery
+from bot.store.tables import Asset, AssetTag, Delivery
 
 A = Asset.__table__
 T = AssetTag.__table__
@@ -93,7 +95,7 @@ def facts(conn: Connection, now: datetime, user_ids: set[int]) -> dict[int, RepF
             select(E.c.user_id, func.count())
             .join(A, A.c.key == E.c.object_key)
             .join(T, and_(T.c.asset_id == A.c.id, T.c.tag == ONBOARDING_TAG))
-            .where(E.c.type == "content.downloaded", E.c.occurred_at < now)
+            .where(E.c.type == events.DOWNLOAD, E.c.occurred_at < now)
             .group_by(E.c.user_id)
         ).all()
     )
@@ -143,7 +145,7 @@ def onboarding_assets(conn: Connection, now: datetime, n: int) -> list[dict[str,
     popularity = (
         select(E.c.object_key.label("key"), func.count().label("n"))
         .where(
-            E.c.type == "content.downloaded",
+            E.c.type == events.DOWNLOAD,
             E.c.occurred_at >= now - timedelta(days=90),
             E.c.occurred_at < now,
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from bot.store.tables import EVENT_TYPES
+from bot.core.events import EVENT_TYPES
 
 DEFAULT_RULES = Path(__file__).with_name("rules.yml")
 CONDITIONS = ("never", "ever", "no_onboarding_download", "quiet_days")

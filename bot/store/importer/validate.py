@@ -48,6 +48,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
+from bot.core import events
+from bot.core.events import EVENT_TYPES, NO_OBJECT_TYPES
 from bot.core.timeutil import PLAIN_DATE, TimeParseError, parse_date, parse_instant
 from bot.store.importer.errors import RowRejected
 from bot.store.importer.hints import alternatives, suggest_event_type
@@ -66,13 +68,13 @@ from bot.store.importer.kinds import (
     USERS,
 )
 from bot.store.importer.readers import Fields
-from bot.store.tables import EVENT_TYPES, Asset, Partner, PartnerUser
+from bot.store.tables import Asset, Partner, PartnerUser
 
 Record = dict[str, Any]
 Validator = Callable[[Fields], Record]
 
 _EVENT_TYPES = frozenset(EVENT_TYPES)
-_NO_OBJECT_TYPES = frozenset({"user.login"})
+_NO_OBJECT_TYPES = NO_OBJECT_TYPES
 
 # A Slack conversation id: a type letter, then capitals and digits, 32 characters at most
 # (the column's width). A partner's shared channel is a public (C…) or private (G…) channel;
@@ -431,7 +433,7 @@ def event_validator(tz: ZoneInfo, lookups: Lookups, now: datetime) -> Validator:
                 f"user {user_key!r} belongs to partner {partner_keys.get(user[1])!r}, "
                 f"not {partner_key!r}"
             )
-        if type_ == "content.downloaded" and object_key not in asset_keys:
+        if type_ == events.DOWNLOAD and object_key not in asset_keys:
             raise RowRejected(f"unknown asset {object_key!r}")
         raw_amount = get("amount")
         amount = None if raw_amount is None else _amount(raw_amount)

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from bot.store.tables import EVENT_TYPES
+from bot.core import events
+from bot.core.events import EVENT_TYPES
 from bot.web.api.bodies import MAX_ITEMS
 
 TEXT: dict[str, Any] = {"type": "string"}
@@ -85,7 +86,7 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
         {
             "event_id": "crm-000123",
             "occurred_at": "2026-10-05T10:00:00+09:00",
-            "type": "deal.registered",
+            "type": events.DEAL,
             "partner_key": "acme",
             "user_key": "acme-alice",
             "object_key": "deal-42",
