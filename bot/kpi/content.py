@@ -12,10 +12,10 @@ from sqlalchemy import Connection, func, literal, select
 from bot.core.events import DOWNLOAD, ONBOARDING_TAG
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, cohort_size, cohort_where, in_period, rate
-from bot.store.tables import Asset, AssetTag
+from bot.store import handles
 
-A = Asset.__table__
-T = AssetTag.__table__
+A = handles.assets
+T = handles.asset_tags
 
 
 def content(conn: Connection, params: KpiParams) -> dict[str, Any]:

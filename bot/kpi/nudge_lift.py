@@ -17,9 +17,9 @@ from bot.core.events import ACTIVITY_TYPES
 from bot.core.timeutil import days_before
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, U, cohort_where, rate
-from bot.store.tables import Delivery
+from bot.store import handles
 
-D = Delivery.__table__
+D = handles.deliveries
 WINDOW_DAYS = 30
 
 

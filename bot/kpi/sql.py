@@ -16,12 +16,13 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, selec
 from bot.core.events import EVENT_TYPES
 from bot.core.timeutil import local_midnight
 from bot.kpi.params import KpiParams
-from bot.store.tables import Event, Partner, PartnerFirstEvent, PartnerUser
+from bot.store import handles
 
-P = Partner.__table__
-U = PartnerUser.__table__
-E = Event.__table__
-F = PartnerFirstEvent.__table__  # first time per partner and event type (trigger-kept)
+# The engine's short names for the tables every KPI joins.
+P = handles.partners
+U = handles.reps
+E = handles.events
+F = handles.first_events
 
 
 def first_day_not_before(instant: datetime, tz: ZoneInfo) -> date:
