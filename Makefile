@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint types format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# Types and the layers' contracts (pyproject.toml: [tool.mypy], [tool.importlinter]).
+types: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
+
+test: lint types
 	$(BIN)/pytest -q -n auto
 
 format: $(STAMP)

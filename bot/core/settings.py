@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.timeutil import QuietHours
+
 DEFAULT_DATABASE_URL = "sqlite:///prm.db"
 
 
@@ -117,8 +119,6 @@ class Settings(BaseSettings):
     @field_validator("quiet_hours")
     @classmethod
     def _quiet(cls, value: str) -> str:
-        from bot.domain.nudges.fatigue import QuietHours
-
         QuietHours.parse(value)
         return value
 

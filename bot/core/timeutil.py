@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PLAIN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -134,3 +135,30 @@ def wall_clock() -> datetime:
     """Real time: when a run started and ended, and when a retry is due — unlike `now`,
     the instant a run acts as of."""
     return datetime.now(UTC)
+
+
+QUIET_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily span of local time in which nobody is messaged; may span midnight.
+
+    In core because settings validate it and every job that sends applies it."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        m = QUIET_HOURS.match(text)
+        if not m or int(m[1]) > 23 or int(m[3]) > 23 or int(m[2]) > 59 or int(m[4]) > 59:
+            raise ValueError(f"quiet hours {text!r}: use HH:MM-HH:MM, such as 20:00-08:00")
+        return cls(time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4])))
+
+    def contains(self, local: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # spans midnight

@@ -39,6 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Protocol
 
+from bot.core.events import DEAL, DOWNLOAD, LEAD, LOGIN, TRAINING, WON
 from bot.demo.catalogue import (
     ASSETS,
     COURSES,
@@ -94,12 +95,6 @@ SHARED_CHANNEL_PREFIX = "C0PARTNER"
 # (lead.registered, deal.registered), all inside the 30 days before `end`.
 ARTICLE_REPS: dict[str, tuple[int, int]] = {REP_A_KEY: (18, 8), REP_B_KEY: (22, 3)}
 
-LOGIN = "user.login"
-DOWNLOAD = "content.downloaded"
-TRAINING = "training.completed"
-LEAD = "lead.registered"
-DEAL = "deal.registered"
-WON = "deal.won"
 
 DAY = 86_400
 HISTORY_DAYS = 548  # 18 months of signings before `end`

@@ -4,32 +4,12 @@ and the holdout. Pure functions of times and history, so each rule is tested alo
 from __future__ import annotations
 
 import hashlib
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+from bot.core.timeutil import QuietHours
 
-
-@dataclass(frozen=True)
-class QuietHours:
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, text: str) -> QuietHours:
-        m = QUIET.match(text)
-        if not m or int(m[1]) > 23 or int(m[3]) > 23 or int(m[2]) > 59 or int(m[4]) > 59:
-            raise ValueError(f"quiet hours {text!r}: use HH:MM-HH:MM, such as 20:00-08:00")
-        return cls(time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4])))
-
-    def contains(self, local: time) -> bool:
-        if self.start == self.end:
-            return False
-        if self.start < self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end  # spans midnight
+__all__ = ["QuietHours", "capped", "in_holdout", "local_day", "paused", "send_window_open", "zone"]
 
 
 def zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
