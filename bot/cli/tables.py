@@ -21,6 +21,7 @@ from rich.text import Text
 
 from bot.cli import flat
 from bot.core.numbers import NULL, count, days, number, pct
+from bot.kpi.registry import EXTRA_KPIS, KPI_NAMES, KPIS
 
 LIMIT = 15
 
@@ -217,13 +218,10 @@ def nudge_lift(obj: dict[str, Any]) -> RenderableType:
     return Group(table, Text(f"lift over {obj['window_days']} days: {lift}"))
 
 
+# The panel titles: the registry's titles, the spec's five numbered in their order.
 TITLES: dict[str, str] = {
-    "nudge_lift": "Do nudges work? Nudged reps vs the holdout",
-    "funnel": "1 · Partner journey: step completion",
-    "content": "2 · Onboarding: content downloads in the period",
-    "deals": "3 · Activation: deal registrations",
-    "reps": "4 · Productivity per rep in the period",
-    "retention": "5 · Retention: continued use",
+    **{name: f"{i} · {KPIS[name].title}" for i, name in enumerate(KPI_NAMES, start=1)},
+    **{name: kpi.title for name, kpi in EXTRA_KPIS.items()},
 }
 
 SECTIONS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {

@@ -1,7 +1,11 @@
 """Which language a person reads: the one rule, for every listener, job and CLI command.
 
 Their stored locale (`partner_user.locale`), else their Slack locale (users.info), else
-the configured default. Only the languages we have templates for count; `ja-JP` is `ja`.
+the configured default. Only the languages we have messages in count; `ja-JP` is `ja`.
+
+Those are English (the templates' own language) and every language with a catalog in
+`bot/slack/locales/` (`bot.slack.catalogs`): adding a language is adding its `.po`
+(docs/translations.md).
 """
 
 from __future__ import annotations
@@ -9,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.slack.catalogs import available_locales
+
 if TYPE_CHECKING:
     from bot.domain.access import Viewer
 
-LOCALES: tuple[str, ...] = ("en", "ja")
+LOCALES: tuple[str, ...] = available_locales()  # ("en", "ja")
 
 
 def normalize_locale(value: str | None) -> str | None:

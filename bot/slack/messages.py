@@ -1,11 +1,19 @@
-"""Languages: which one a person reads (en or ja), and rendering the per-locale templates.
+"""Rendering the Slack messages, in the language a person reads.
 
-Templates live in `templates/<locale>/`; each message kind is one file there, and
-`_terms.j2` holds the vocabulary (journey steps, KPI names). Every string handed to a
+Each message kind is one template, `templates/<kind>.j2`, written in English with jinja2's
+i18n extension: `{{ _("…%(name)s…", name=value) }}`, `ngettext(…)` for plurals,
+`pgettext(…)` where one English string needs two translations. `_terms.j2` holds the
+vocabulary (journey steps, hints; the KPI names come from `bot.kpi.registry`). The other
+languages are gettext catalogs (`bot.slack.catalogs`, docs/translations.md), installed
+into one Environment per locale; English renders the msgids themselves.
+
+Every string handed to a
 template is made inert first (`bot.slack.blocks.inert`): escaped for Slack's mrkdwn and
 unable to form the line markup, so a partner called "<!channel>" or a note with a line
 `[[reg_approve|1]] Approve` stays text. Escaping the data, not the output, keeps macro
-output from being escaped twice and leaves the template's own markup alone.
+output from being escaped twice and leaves the template's own markup alone. The translated
+strings are trusted template text: autoescape is off, so `_()` neither escapes them nor the
+(already inert) values it substitutes.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.core import numbers
 from bot.core.resources import TEMPLATES
+from bot.kpi.registry import KPI_LABELS
 from bot.slack import blocks
+from bot.slack.catalogs import translations
 from bot.slack.locale import LOCALES, normalize_locale, pick_locale  # noqa: F401  (the rule)
 
 # Fields holding what a person wrote at length; and fields holding a URL (kept whole,
@@ -63,20 +73,24 @@ def environment(locale: str) -> Environment:
     if locale not in LOCALES:
         raise ValueError(f"unknown locale {locale!r}")
     env = Environment(
-        loader=FileSystemLoader([str(TEMPLATES / locale)]),
+        loader=FileSystemLoader([str(TEMPLATES)]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Added by the i18n extension (so unknown to the type checker): `_`, `ngettext`, `pgettext`.
+    i18n: Any = env
+    i18n.install_gettext_translations(translations(locale), newstyle=True)
+    env.globals["kpi_labels"] = KPI_LABELS
     env.filters.update(
         pct=numbers.pct,
         count=numbers.count,
         number=numbers.number,
         days=numbers.days,
         change=numbers.change,
-        s=lambda n, word: word if n == 1 else word + "s",  # English plural: {{ n | s("deal") }}
         day=_day,
         minute=_minute,
     )
