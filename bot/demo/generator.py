@@ -254,7 +254,7 @@ def generate(
             writers["partners"].write([sim.row])
             writers["users"].write(sim.users)
             sim.events.sort()
-            rows = []
+            rows: list[tuple[str, ...]] = []
             for ts, type_, user, obj, amount, offset in sim.events:
                 seq += 1
                 rows.append(
@@ -546,8 +546,8 @@ def _simulate_activity(
                 if ts >= end_ts or _in_gap(shape, ts, end_ts):
                     continue
                 if type_ == DOWNLOAD:
-                    asset = rng.choices(ASSETS, weights)[0].key
-                    out.append((ts, type_, rep.key, asset, "", offset))
+                    asset_key = rng.choices(ASSETS, weights)[0].key
+                    out.append((ts, type_, rep.key, asset_key, "", offset))
                 elif type_ == LEAD:
                     lead_seq += 1
                     amount = _amount(rng, shape.ja, False) if rng.random() < 0.4 else ""

@@ -10,6 +10,9 @@
 A question can only narrow the caller's book, never widen it: a partner named in a
 command must lie inside the book, and partner suggestions come only from the book, so
 not even a partner's existence leaks.
+
+The rows come from bot.store.partners; which role someone has and which book that gives
+them is decided here, and only here.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection
 
 from bot.kpi.lookup import suggest_partners
 from bot.kpi.params import Scope
-from bot.kpi.sql import P, U
+from bot.store import partners
 
 
 class Role(StrEnum):
@@ -91,16 +94,11 @@ class PartnerNotFound(LookupError):
 def resolve_viewer(conn: Connection, slack_user_id: str, admins: frozenset[str]) -> Viewer:
     if slack_user_id in admins:
         return Viewer(slack_user_id, Role.ADMIN, _rep(conn, slack_user_id))
-    roles = conn.execute(
-        select(
-            func.count().filter(P.c.manager_slack_id == slack_user_id),
-            func.count().filter(P.c.cs_slack_id == slack_user_id),
-        ).where(or_(P.c.manager_slack_id == slack_user_id, P.c.cs_slack_id == slack_user_id))
-    ).one()
+    roles = partners.roles(conn, slack_user_id)
     rep = _rep(conn, slack_user_id)
-    if roles[0]:
+    if roles.managed:
         return Viewer(slack_user_id, Role.MANAGER, rep)
-    if roles[1]:
+    if roles.looked_after:
         return Viewer(slack_user_id, Role.CS, rep)
     if rep is not None:
         return Viewer(slack_user_id, Role.REP, rep)
@@ -108,29 +106,20 @@ def resolve_viewer(conn: Connection, slack_user_id: str, admins: frozenset[str])
 
 
 def _rep(conn: Connection, slack_user_id: str) -> RepRef | None:
-    # One Slack account should be one rep; if an import gave it two, the earliest wins.
-    row = conn.execute(
-        select(U.c.key, U.c.name, U.c.locale, P.c.key.label("pkey"), P.c.name.label("pname"))
-        .join(P, P.c.id == U.c.partner_id)
-        .where(U.c.slack_user_id == slack_user_id)
-        .order_by(U.c.id)
-        .limit(1)
-    ).first()
-    if row is None:
+    link = partners.rep_for_slack_user(conn, slack_user_id)
+    if link is None:
         return None
-    return RepRef(row.key, row.name, row.pkey, row.pname, row.locale)
+    return RepRef(link.key, link.name, link.partner_key, link.partner_name, link.locale)
 
 
-def _visible(viewer: Viewer):
+def _book(viewer: Viewer) -> partners.Book:
+    """The partners the viewer's role lets them see; strangers see none."""
     if viewer.role is Role.ADMIN:
-        return None
+        return partners.Book()
     if viewer.role in (Role.MANAGER, Role.CS):
-        return or_(
-            P.c.manager_slack_id == viewer.slack_user_id,
-            P.c.cs_slack_id == viewer.slack_user_id,
-        )
+        return partners.Book(member_slack_id=viewer.slack_user_id)
     if viewer.role is Role.REP and viewer.rep is not None:
-        return P.c.key == viewer.rep.partner_key
+        return partners.Book(partner_key=viewer.rep.partner_key)
     raise AccessDenied("stranger")
 
 
@@ -141,19 +130,14 @@ def resolve_partner(conn: Connection, viewer: Viewer, text: str) -> PartnerRef:
     partner outside their book gets PartnerNotFound with suggestions from the book.
     """
     text = text.strip()
-    visible = _visible(viewer)
-    query = select(P.c.key, P.c.name).where(
-        or_(P.c.key == text, func.lower(P.c.name) == text.lower())
-    )
-    if visible is not None:
-        query = query.where(visible)
-    hits = conn.execute(query.order_by(P.c.key)).all()
-    exact = [h for h in hits if h.key == text] or hits
+    book = _book(viewer)
+    hits = partners.partners_called(conn, text, book)
+    exact = [h for h in hits if h[0] == text] or hits
     if exact:
-        return PartnerRef(exact[0].key, exact[0].name)
+        return PartnerRef(*exact[0])
     if viewer.role is Role.REP:
         raise AccessDenied("other_partner")
-    close = suggest_partners(conn, text, where=visible)
+    close = suggest_partners(conn, text, where=partners.book_where(book))
     raise PartnerNotFound(text, [PartnerRef(k, n) for k, n in close])
 
 
@@ -162,8 +146,4 @@ def may_see_partner(conn: Connection, viewer: Viewer, partner_key: str) -> bool:
     may name it (a deal card's conflict with another partner, say)."""
     if viewer.role is Role.STRANGER:
         return False
-    query = select(P.c.id).where(P.c.key == partner_key)
-    visible = _visible(viewer)
-    if visible is not None:
-        query = query.where(visible)
-    return conn.execute(query).first() is not None
+    return partners.in_book(conn, partner_key, _book(viewer))

@@ -3,7 +3,9 @@ own card and the App Home dashboards. No Slack and no wording here — templates
 
 Every figure comes from the KPI engine (`bot.kpi`), computed for the viewer's scope, so a
 Slack answer always equals `prm kpi` for the same scope. The only thing added is access:
-a rep sees individual figures for themselves alone.
+a rep sees individual figures for themselves alone. Names and dates are read through
+bot.store.partners and bot.kpi.profiles, never by SQL here; lists are cut in
+bot.domain.lists, the same way as the scorecard's.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from bot.domain.access import PartnerRef, Role, Viewer
+from bot.domain.lists import listed, shown
 from bot.kpi import KPI_NAMES, KpiParams, Scope, build_report, compute
 from bot.kpi.funnel import partner_progress
+from bot.kpi.profiles import partner_profile, rep_milestones
 from bot.kpi.registry import report_header
-from bot.kpi.sql import E, P, U, effective, first_day_not_before
-
-LIST_LIMIT = 10  # names shown per list; the rest is counted ("and 12 more")
+from bot.store.partners import partner_names, rep_names
 
 
 def scoped(params: KpiParams, scope: Scope) -> KpiParams:
@@ -57,16 +59,12 @@ def partner_card(
 ) -> dict[str, Any]:
     """`/prm partner NAME`: where the partner stands on the journey, its KPIs and reps."""
     p = scoped(params, Scope(partner_key=partner.key))
-    info = conn.execute(
-        select(P.c.key, P.c.name, P.c.tier, P.c.signed_at, P.c.signed_on).where(
-            P.c.key == partner.key
-        )
-    ).one()
+    info = partner_profile(conn, p, partner.key)
     progress = partner_progress(conn, p)
     reached = progress[0].reached if progress else -1
     since = progress[0].reached_at if progress else None
     report = build_report(conn, p)
-    signed = effective(info.signed_at, info.signed_on, p.tz)
+    signed = info.signed_at
     return {
         "partner": {"key": info.key, "name": info.name, "tier": info.tier, "signed_at": signed},
         "signed": signed is not None and signed < p.as_of,
@@ -83,29 +81,7 @@ def me_card(conn: Connection, params: KpiParams, viewer: Viewer) -> dict[str, An
     if rep is None:
         raise ValueError("me_card needs a rep")
     p = scoped(params, Scope(partner_key=rep.partner_key))
-    user = conn.execute(
-        select(U.c.id, U.c.registered_at, U.c.registered_on, P.c.signed_at, P.c.signed_on)
-        .join(P, P.c.id == U.c.partner_id)
-        .where(U.c.key == rep.key)
-    ).one()
-    event_types = [s.event_type for s in p.journey if s.event_type]
-    firsts = dict(
-        conn.execute(
-            select(E.c.type, func.min(E.c.occurred_at))
-            .join(U, U.c.id == E.c.user_id)
-            .where(
-                U.c.key == rep.key,
-                E.c.type.in_(event_types),
-                E.c.occurred_at < p.as_of,
-            )
-            .group_by(E.c.type)
-        ).all()
-    )
-    when_by_source: dict[str, datetime | None] = {
-        "signed": effective(user.signed_at, user.signed_on, p.tz),
-        "registered": _registered(user.registered_at, user.registered_on, p),
-        **firsts,
-    }
+    when_by_source = rep_milestones(conn, p, rep.key)
     steps = []
     next_step = None
     for step in p.journey:
@@ -142,14 +118,6 @@ def home(conn: Connection, params: KpiParams, viewer: Viewer) -> dict[str, Any]:
     return {"role": viewer.role.value, **answer}
 
 
-def _registered(at: datetime | None, on: Any, p: KpiParams) -> datetime | None:
-    if at is not None and at < p.as_of:
-        return at
-    if on is not None and on < first_day_not_before(p.as_of, p.tz):
-        return effective(None, on, p.tz)
-    return None
-
-
 def _journey(p: KpiParams, reached: int, since: datetime | None) -> dict[str, Any]:
     steps = [s.key for s in p.journey]
     return {
@@ -177,26 +145,17 @@ def _lists(conn: Connection, report: dict[str, Any]) -> dict[str, Any]:
         wanted["last_push"] = report["deals"]["not_activated"]
     if "retention" in report:
         wanted["dormant"] = report["retention"]["dormant"]
-    keys = {k for items in wanted.values() for k in items[:LIST_LIMIT]}
-    names = dict(conn.execute(select(P.c.key, P.c.name).where(P.c.key.in_(keys))).all())
+    names = partner_names(conn, {k for items in wanted.values() for k in shown(items)})
     lists: dict[str, Any] = {
-        name: {
-            "items": [{"key": k, "name": names.get(k, k)} for k in items[:LIST_LIMIT]],
-            "more": max(0, len(items) - LIST_LIMIT),
-            "total": len(items),
-        }
+        name: listed([{"key": k, "name": names.get(k, k)} for k in items])
         for name, items in wanted.items()
     }
     if "reps" in report:
         flagged = [r for r in report["reps"]["reps"] if r["needs_coaching"]]
-        shown = {r["key"] for r in flagged[:LIST_LIMIT]}
-        rep_names = dict(conn.execute(select(U.c.key, U.c.name).where(U.c.key.in_(shown))).all())
-        coaching = [{**r, "name": rep_names.get(r["key"]) or r["key"]} for r in flagged]
-        lists["coaching"] = {
-            "items": coaching[:LIST_LIMIT],
-            "more": max(0, len(coaching) - LIST_LIMIT),
-            "total": len(coaching),
-        }
+        rep_name = rep_names(conn, {r["key"] for r in shown(flagged)})
+        lists["coaching"] = listed(
+            [{**r, "name": rep_name.get(r["key"]) or r["key"]} for r in flagged]
+        )
     return lists
 
 

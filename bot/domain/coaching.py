@@ -1,16 +1,20 @@
 """Coaching conditions for customer success, as data: which reps need coaching, which
-partners are stuck at one step, which went dormant — for the partners a CS owner has."""
+partners are stuck at one step, which went dormant — for the partners a CS owner has.
+
+The figures are the engine's (the `reps` and `retention` KPIs, funnel progress); owners and
+names are store reads (bot.store.partners). What counts as a condition is decided here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from bot.kpi import KpiParams, Scope, compute
 from bot.kpi.funnel import partner_progress
-from bot.kpi.sql import P, U
+from bot.store import partners
 
 
 @dataclass(frozen=True)
@@ -67,17 +71,12 @@ def conditions(
 
 
 def owners(conn: Connection) -> list[str]:
-    return sorted(
-        cs
-        for (cs,) in conn.execute(
-            select(P.c.cs_slack_id).where(P.c.cs_slack_id.is_not(None)).distinct()
-        )
-    )
+    """Every CS owner with a partner, sorted."""
+    return partners.cs_ids(conn)
 
 
 def names(conn: Connection, partner_keys: set[str], rep_keys: set[str]) -> dict[str, str]:
-    out = dict(conn.execute(select(P.c.key, P.c.name).where(P.c.key.in_(partner_keys))).all())
-    out.update(
-        {k: v or k for k, v in conn.execute(select(U.c.key, U.c.name).where(U.c.key.in_(rep_keys)))}
-    )
+    """Display names by key, partners and reps together; an unnamed rep goes by key."""
+    out = partners.partner_names(conn, partner_keys)
+    out.update({k: v or k for k, v in partners.rep_names(conn, rep_keys).items()})
     return out

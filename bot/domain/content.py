@@ -4,22 +4,21 @@ Pure data, no Slack. Each asset goes to the first stage (in `STAGES` order) that
 its tags maps to, so an asset tagged `onboarding` and `sales` is onboarding material;
 assets with no stage tag (or no tags) land in `more`. Assets without an http(s) URL are
 left out: there is nothing to open. See docs/content.md.
+
+Following a tracked link is here too (`resolve_download`, `record_download`): whether the
+link leads anywhere is a content rule; the web route only answers the request.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, literal, select
+from sqlalchemy import Connection, Engine
 
 from bot.core.events import ONBOARDING_TAG
-from bot.store.tables import Asset, AssetTag, Event, PartnerUser
-from bot.web.links import DOWNLOAD_EVENT, is_link_target, tracked_url
-
-A = Asset.__table__
-T = AssetTag.__table__
-E = Event.__table__
-U = PartnerUser.__table__
+from bot.domain.links import is_link_target, tracked_url
+from bot.store import content as store
 
 # Journey stages, in the order `/prm content` shows them: onboarding first.
 STAGES: tuple[str, ...] = ("get_started", "sell", "promote", "learn", "more")
@@ -75,24 +74,8 @@ def library(conn: Connection, rep_key: str | None) -> dict[str, Any]:
     query: the rep's downloads are a grouped subquery joined to the catalogue. A rep key
     that is not in the store has downloaded nothing.
     """
-    query = select(A.c.key, A.c.title, A.c.url, T.c.tag).outerjoin(T, T.c.asset_id == A.c.id)
-    if rep_key is not None:
-        mine = (
-            select(E.c.object_key.label("key"))
-            .join(U, and_(U.c.id == E.c.user_id, U.c.partner_id == E.c.partner_id))
-            .where(U.c.key == rep_key, E.c.type == DOWNLOAD_EVENT)
-            .group_by(E.c.object_key)
-            .subquery()
-        )
-        query = query.add_columns((mine.c.key.is_not(None)).label("done")).outerjoin(
-            mine, mine.c.key == A.c.key
-        )
-    else:
-        query = query.add_columns(literal(False).label("done"))
-    rows = conn.execute(query.order_by(A.c.key, T.c.tag)).all()
-
     assets: dict[str, dict[str, Any]] = {}
-    for row in rows:
+    for row in store.catalogue(conn, rep_key):
         if not is_link_target(row.url):
             continue
         asset = assets.get(row.key)
@@ -102,7 +85,7 @@ def library(conn: Connection, rep_key: str | None) -> dict[str, Any]:
                 "title": (row.title or "").strip() or row.key,
                 "url": row.url.strip(),
                 "tags": [],
-                "downloaded": bool(row.done) if rep_key is not None else None,
+                "downloaded": row.downloaded if rep_key is not None else None,
             }
         if row.tag is not None:
             asset["tags"].append(row.tag)
@@ -160,3 +143,37 @@ def with_tracked_urls(
             for g in lib["groups"]
         ],
     }
+
+
+def _strip(url: str | None) -> str:
+    return (url or "").strip()
+
+
+def _link_target(conn: Connection, rep_key: str, asset_key: str) -> store.DownloadTarget | None:
+    """Who follows the link and where it leads: known rep, known asset with an http(s)
+    URL; None otherwise."""
+    target = store.download_target(conn, rep_key, asset_key)
+    if target is None or not is_link_target(target.url):
+        return None
+    return target
+
+
+def resolve_download(engine: Engine, rep_key: str, asset_key: str) -> str | None:
+    """The asset's URL if the link would work (known rep, known asset with a URL); no write."""
+    with engine.connect() as conn:
+        target = _link_target(conn, rep_key, asset_key)
+    return _strip(target.url) if target else None
+
+
+def record_download(engine: Engine, rep_key: str, asset_key: str, now: datetime) -> str | None:
+    """Record one `content.downloaded` for the rep and asset at `now`; the asset's URL.
+
+    Unknown rep, unknown asset, or an asset without an http(s) URL: None, nothing written.
+    One transaction; the `partner_first_event` rollup is kept by the database's trigger.
+    """
+    with engine.begin() as conn:
+        target = _link_target(conn, rep_key, asset_key)
+        if target is None:
+            return None
+        store.record_download_event(conn, target, asset_key, now)
+    return _strip(target.url)

@@ -1,9 +1,11 @@
 """Lead and deal registration from Slack: validation, conflicts, approval, won, expiry.
 
-Domain code: no Slack. Every change writes the registration row and its event
+Domain code: no Slack, no SQL. The rules live here (what a valid form is, what counts as
+a conflict, who may approve, reject or win a deal, which status may follow which); the
+rows are bot.store.registrations'. Every change writes the registration row and its event
 (`lead.registered`, `deal.registered`, `deal.approved`, `deal.rejected`, `deal.won`) in
 one transaction, so the KPIs see a registration exactly when it exists. The statuses form
-a small state machine (below) with one owner: only this module writes `status`.
+a small state machine (below) with one owner: only this module decides a `status`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection
 
 from bot.core import events
 from bot.domain.access import Viewer, may_see_partner
-from bot.kpi.sql import P, U
-from bot.store.engine import insert_ignore
-from bot.store.tables import Event, Registration
-
-R = Registration.__table__
-E = Event.__table__
+from bot.store import registrations as store
 
 KINDS = ("lead", "deal")
 CURRENCIES = ("JPY", "USD", "EUR", "GBP", "AUD", "CAD", "CNY", "KRW", "SGD", "INR")
@@ -135,6 +132,16 @@ def validate(kind: str, raw: dict[str, str | None], today: date) -> tuple[Form |
     return Form(kind, company, domain, contact, amount, currency, close, notes), {}
 
 
+def initial_status(kind: str) -> str:
+    """A deal waits for its partner's manager; a lead is registered at once."""
+    return PENDING if kind == "deal" else REGISTERED
+
+
+def conflict_since(now: datetime, conflict_days: int) -> datetime:
+    """How far back another partner's registration of the same customer conflicts."""
+    return now - timedelta(days=conflict_days)
+
+
 def register(
     conn: Connection,
     user_id: int,
@@ -148,23 +155,20 @@ def register(
     Returns its id, or None when `submission_key` was taken already: a replayed or
     retried submission of the same modal stores nothing.
     """
-    rep = conn.execute(select(U.c.id, U.c.partner_id).where(U.c.id == user_id)).one()
+    rep = store.rep(conn, user_id)
     norm = normalise_company(form.company)
-    conflict = conn.execute(
-        select(R.c.id)
-        .where(
-            R.c.partner_id != rep.partner_id,
-            R.c.created_at >= now - timedelta(days=conflict_days),
-            R.c.status.not_in(("rejected", "expired")),
-            or_(R.c.email_domain == form.email_domain, and_(R.c.company_norm == norm, norm != "")),
-        )
-        .order_by(R.c.created_at.desc())
-        .limit(1)
-    ).scalar()
+    conflict = store.latest_conflict(
+        conn,
+        other_than_partner=rep.partner_id,
+        since=conflict_since(now, conflict_days),
+        email_domain=form.email_domain,
+        company_norm=norm,
+        closed=CLOSED,
+    )
     event_id = f"slack-{form.kind}-{uuid.uuid4().hex}"
-    reg_id = conn.execute(
-        insert_ignore(conn, R, ["submission_key"])
-        .values(
+    reg_id = store.insert_registration(
+        conn,
+        store.NewRegistration(
             kind=form.kind,
             partner_id=rep.partner_id,
             user_id=rep.id,
@@ -176,54 +180,46 @@ def register(
             currency=form.currency,
             expected_close=form.expected_close,
             notes=form.notes,
-            status=PENDING if form.kind == "deal" else REGISTERED,
+            status=initial_status(form.kind),
             event_id=event_id,
             created_at=now,
             conflict_id=conflict,
             submission_key=submission_key,
-        )
-        .returning(R.c.id)
-    ).scalar()
+        ),
+    )
     if reg_id is None:
         return None
-    _event(
-        conn, event_id, f"{form.kind}.registered", now, rep.partner_id, rep.id, reg_id, form.amount
+    store.record_event(
+        conn,
+        event_id=event_id,
+        type_=f"{form.kind}.registered",
+        now=now,
+        partner_id=rep.partner_id,
+        user_id=rep.id,
+        reg_id=reg_id,
+        amount=form.amount,
     )
-    return int(reg_id)
+    return reg_id
 
 
 def partner_manager(conn: Connection, partner_key: str) -> str | None:
     """Who approves this partner's deals."""
-    return conn.execute(select(P.c.manager_slack_id).where(P.c.key == partner_key)).scalar()
+    return store.partner_manager(conn, partner_key)
 
 
 def rep_id(conn: Connection, rep_key: str) -> int:
-    return int(conn.execute(select(U.c.id).where(U.c.key == rep_key)).scalar_one())
+    return store.rep_id(conn, rep_key)
+
+
+def rep_locale(conn: Connection, user_id: int) -> str | None:
+    """The locale stored for the rep who registered something, if any."""
+    return store.rep_locale(conn, user_id)
 
 
 def parties(conn: Connection, reg_id: int) -> tuple[str | None, str | None]:
     """(the partner manager, the rep who registered it), as Slack ids; (None, None) when
     there is no such registration."""
-    row = conn.execute(
-        select(P.c.manager_slack_id, U.c.slack_user_id)
-        .select_from(R.join(P, P.c.id == R.c.partner_id).join(U, U.c.id == R.c.user_id))
-        .where(R.c.id == reg_id)
-    ).first()
-    return (row.manager_slack_id, row.slack_user_id) if row else (None, None)
-
-
-def _event(conn, event_id, type_, now, partner_id, user_id, reg_id, amount=None) -> None:
-    conn.execute(
-        insert(E).values(
-            event_id=event_id,
-            occurred_at=now,
-            type=type_,
-            partner_id=partner_id,
-            user_id=user_id,
-            object_key=f"registration:{reg_id}",
-            amount=amount,
-        )
-    )
+    return store.parties(conn, reg_id)
 
 
 def card(conn: Connection, reg_id: int, shown_to: Viewer | None = None) -> dict[str, Any]:
@@ -233,58 +229,24 @@ def card(conn: Connection, reg_id: int, shown_to: Viewer | None = None) -> dict[
     (`shown_to`); anyone else reads "another partner": not even its existence by name
     leaks outside a book.
     """
-    row = (
-        conn.execute(
-            select(
-                R,
-                U.c.key.label("rep_key"),
-                U.c.name.label("rep_name"),
-                U.c.slack_user_id.label("rep_slack"),
-                P.c.key.label("partner_key"),
-                P.c.name.label("partner_name"),
-                P.c.manager_slack_id,
-            )
-            .join(U, U.c.id == R.c.user_id)
-            .join(P, P.c.id == R.c.partner_id)
-            .where(R.c.id == reg_id)
-        )
-        .mappings()
-        .one()
-    )
-    data = dict(row)
+    data = store.card_row(conn, reg_id)
     data["rep_name"] = data["rep_name"] or data["rep_key"]
+    conflict_id = data["conflict_id"]
     data["conflict"] = None
-    if row["conflict_id"]:
-        other = (
-            conn.execute(
-                select(
-                    R.c.id,
-                    R.c.kind,
-                    R.c.company,
-                    R.c.email_domain,
-                    R.c.created_at,
-                    R.c.status,
-                    P.c.key.label("partner_key"),
-                    P.c.name.label("partner_name"),
-                )
-                .join(P, P.c.id == R.c.partner_id)
-                .where(R.c.id == row["conflict_id"])
-            )
-            .mappings()
-            .first()
-        )
+    if conflict_id:
+        other = store.conflict_row(conn, conflict_id)
         if other is not None:
-            data["conflict"] = dict(other)
             visible = shown_to is not None and may_see_partner(conn, shown_to, other["partner_key"])
             if not visible:
-                data["conflict"]["partner_name"] = None
-            del data["conflict"]["partner_key"]
+                other["partner_name"] = None
+            del other["partner_key"]
+            data["conflict"] = other
     return data
 
 
 # --- the life of a registration ----------------------------------------------------------
 #
-# Every status change goes through `_move`, the one place that writes `status`:
+# Every status change goes through `_move`, the one place that changes `status`:
 #
 #   lead:  registered
 #   deal:  pending ──approve──▶ approved ──win──▶ won
@@ -295,6 +257,8 @@ def card(conn: Connection, reg_id: int, shown_to: Viewer | None = None) -> dict[
 
 PENDING, REGISTERED, APPROVED, REJECTED = "pending", "registered", "approved", "rejected"
 WON, EXPIRED = "won", "expired"
+# A registration in one of these no longer conflicts with a newer one.
+CLOSED = (REJECTED, EXPIRED)
 MOVES: dict[str, tuple[str, str]] = {
     "approve": (PENDING, APPROVED),
     "reject": (PENDING, REJECTED),
@@ -307,21 +271,43 @@ class DecisionError(Exception):
     """Why a move was not made: `not_yours`, `already_decided`, `not_approved`, `gone`."""
 
 
-def _deal(conn: Connection, reg_id: int):
-    row = conn.execute(
-        select(
-            R.c.id,
-            R.c.status,
-            R.c.partner_id,
-            R.c.user_id,
-            R.c.amount,
-            P.c.manager_slack_id,
-            U.c.slack_user_id.label("rep_slack"),
-        )
-        .join(P, P.c.id == R.c.partner_id)
-        .join(U, U.c.id == R.c.user_id)
-        .where(R.c.id == reg_id, R.c.kind == "deal")
-    ).first()
+def pending_refusal(
+    presser: str, manager: str | None, status: str, admins: frozenset[str]
+) -> str | None:
+    """Why `presser` may not approve or reject this deal now (None: they may): only its
+    partner's manager or an admin decides, and only while it is pending."""
+    if presser != manager and presser not in admins:
+        return "not_yours"
+    if status != PENDING:
+        return "already_decided"
+    return None
+
+
+def won_refusal(presser: str, rep_slack: str | None, status: str) -> str | None:
+    """Why `presser` may not mark this deal won (None: the move may be tried): only the
+    rep who registered it, and not while it waits for its manager's decision."""
+    if rep_slack != presser:
+        return "not_yours"
+    if status == PENDING:
+        return "not_approved"
+    return None
+
+
+def decision_values(
+    now: datetime, presser: str, *, approve: bool, reason: str | None, expiry_days: int
+) -> dict[str, Any]:
+    """The columns a decision sets besides `status`: who and when, then the expiry of an
+    approval or the reason for a rejection."""
+    values: dict[str, Any] = {"decided_at": now, "decided_by": presser}
+    if approve:
+        values["expires_at"] = now + timedelta(days=expiry_days)
+    else:
+        values["reject_reason"] = reason
+    return values
+
+
+def _deal(conn: Connection, reg_id: int) -> store.Deal:
+    row = store.deal(conn, reg_id)
     if row is None:
         raise DecisionError("gone")
     return row
@@ -329,20 +315,18 @@ def _deal(conn: Connection, reg_id: int):
 
 def _move(conn: Connection, reg_id: int, move: str, values: dict[str, Any]) -> None:
     source, target = MOVES[move]
-    done = conn.execute(
-        update(R).where(R.c.id == reg_id, R.c.status == source).values(status=target, **values)
-    ).rowcount
-    if not done:
+    if not store.move_status(conn, reg_id, source, target, values):
         raise DecisionError("already_decided")
 
 
-def pending_for_manager(conn, reg_id: int, presser: str, admins: frozenset[str]):
+def pending_for_manager(
+    conn: Connection, reg_id: int, presser: str, admins: frozenset[str]
+) -> store.Deal:
     """The pending deal `presser` may decide: its partner's manager, or an admin."""
     row = _deal(conn, reg_id)
-    if presser != row.manager_slack_id and presser not in admins:
-        raise DecisionError("not_yours")
-    if row.status != PENDING:
-        raise DecisionError("already_decided")
+    refusal = pending_refusal(presser, row.manager_slack_id, row.status, admins)
+    if refusal:
+        raise DecisionError(refusal)
     return row
 
 
@@ -359,20 +343,16 @@ def decide(
 ) -> None:
     """Approve or reject a pending deal; only its partner's manager (or an admin)."""
     row = pending_for_manager(conn, reg_id, presser, admins)
-    values: dict[str, Any] = {"decided_at": now, "decided_by": presser}
-    if approve:
-        values["expires_at"] = now + timedelta(days=expiry_days)
-    else:
-        values["reject_reason"] = reason
+    values = decision_values(now, presser, approve=approve, reason=reason, expiry_days=expiry_days)
     _move(conn, reg_id, "approve" if approve else "reject", values)
-    _event(
+    store.record_event(
         conn,
-        f"slack-deal-{'approved' if approve else 'rejected'}-{reg_id}",
-        events.APPROVED if approve else events.REJECTED,
-        now,
-        row.partner_id,
-        row.user_id,
-        reg_id,
+        event_id=f"slack-deal-{'approved' if approve else 'rejected'}-{reg_id}",
+        type_=events.APPROVED if approve else events.REJECTED,
+        now=now,
+        partner_id=row.partner_id,
+        user_id=row.user_id,
+        reg_id=reg_id,
     )
 
 
@@ -380,41 +360,26 @@ def mark_won(conn: Connection, reg_id: int, presser: str, now: datetime) -> None
     """The rep who registered the deal marks it won, once it is approved: a deal still
     waiting for its manager cannot skip the decision."""
     row = _deal(conn, reg_id)
-    if row.rep_slack != presser:
-        raise DecisionError("not_yours")
-    if row.status == PENDING:
-        raise DecisionError("not_approved")
+    refusal = won_refusal(presser, row.rep_slack, row.status)
+    if refusal:
+        raise DecisionError(refusal)
     _move(conn, reg_id, "win", {"won_at": now})
-    _event(
+    store.record_event(
         conn,
-        f"slack-deal-won-{reg_id}",
-        events.WON,
-        now,
-        row.partner_id,
-        row.user_id,
-        reg_id,
-        row.amount,
+        event_id=f"slack-deal-won-{reg_id}",
+        type_=events.WON,
+        now=now,
+        partner_id=row.partner_id,
+        user_id=row.user_id,
+        reg_id=reg_id,
+        amount=row.amount,
     )
 
 
 def expiring(conn: Connection, now: datetime, reminder_days: int) -> tuple[list[int], list[int]]:
     """(approved deals now past expiry, approved deals within `reminder_days` of it)."""
-    expired = [
-        i
-        for (i,) in conn.execute(
-            select(R.c.id).where(R.c.status == APPROVED, R.c.expires_at <= now)
-        )
-    ]
-    soon = [
-        i
-        for (i,) in conn.execute(
-            select(R.c.id).where(
-                R.c.status == APPROVED,
-                R.c.expires_at > now,
-                R.c.expires_at <= now + timedelta(days=reminder_days),
-            )
-        )
-    ]
+    expired = store.ids_with_status_expiring(conn, APPROVED, None, now)
+    soon = store.ids_with_status_expiring(conn, APPROVED, now, now + timedelta(days=reminder_days))
     return expired, soon
 
 

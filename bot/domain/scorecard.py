@@ -2,7 +2,9 @@
 
 Both reports come from the engine with the same scope as `prm kpi --manager M`: the one
 "as of now" is exactly what `prm kpi --manager M --as-of NOW` prints; the other is the
-same question a week earlier, for the ▲/▼ deltas.
+same question a week earlier, for the ▲/▼ deltas. The newly activated partners come from
+the engine too (bot.kpi.activation), names from bot.store.partners; this module only
+decides what the card shows.
 """
 
 from __future__ import annotations
@@ -10,15 +12,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from bot.core import events
 from bot.core.timeutil import days_before
+from bot.domain.lists import listed, shown
 from bot.kpi import KpiParams, Scope, build_report
+from bot.kpi.activation import newly_activated
 from bot.kpi.nudge_lift import nudge_lift
-from bot.kpi.sql import F, P, U, cohort_where
-
-LIST_LIMIT = 10
+from bot.store import partners
 
 
 def week_earlier(params: KpiParams) -> KpiParams:
@@ -76,28 +77,11 @@ def scorecard(conn: Connection, params: KpiParams, manager: str) -> dict[str, An
         {**w, "delta": delta(w["rate"], prev_windows.get(w["months"], {}).get("rate"))}
         for w in now["retention"]["windows"]
     ]
-    newly_activated = [
-        key
-        for (key,) in conn.execute(
-            select(P.c.key)
-            .join(F, F.c.partner_id == P.c.id)
-            .where(
-                cohort_where(p),
-                F.c.type == events.DEAL,
-                F.c.first_at >= week_start,
-                F.c.first_at < p.as_of,
-            )
-            .order_by(P.c.key)
-        )
-    ]
+    activated = newly_activated(conn, p, week_start)
     newly_dormant = sorted(set(now["retention"]["dormant"]) - set(prev["retention"]["dormant"]))
     coaching = [r for r in now["reps"]["reps"] if r["needs_coaching"]]
-    names = _names(conn, newly_activated, newly_dormant, now["deals"]["not_activated"])
-    rep_names = dict(
-        conn.execute(
-            select(U.c.key, U.c.name).where(U.c.key.in_([r["key"] for r in coaching[:LIST_LIMIT]]))
-        ).all()
-    )
+    names = _names(conn, activated, newly_dormant, now["deals"]["not_activated"])
+    rep_names = partners.rep_names(conn, [r["key"] for r in shown(coaching)])
     return {
         "manager": manager,
         "report": now,
@@ -105,41 +89,25 @@ def scorecard(conn: Connection, params: KpiParams, manager: str) -> dict[str, An
         "steps": steps,
         "windows": windows,
         "bottleneck": now["funnel"]["bottleneck"],
-        "newly_activated": _named(newly_activated, names),
+        "newly_activated": _named(activated, names),
         "last_push": _named(now["deals"]["not_activated"], names),
         "newly_dormant": _named(newly_dormant, names),
-        "coaching": {
-            "items": [
-                {**r, "name": rep_names.get(r["key"]) or r["key"]} for r in coaching[:LIST_LIMIT]
-            ],
-            "total": len(coaching),
-            "more": max(0, len(coaching) - LIST_LIMIT),
-        },
+        "coaching": listed([{**r, "name": rep_names.get(r["key"]) or r["key"]} for r in coaching]),
         "nudge_lift": nudge_lift(conn, p),
         "week_from": week_start,
     }
 
 
 def _names(conn: Connection, *lists: list[str]) -> dict[str, str]:
-    keys = {k for items in lists for k in items[:LIST_LIMIT]}
-    return dict(conn.execute(select(P.c.key, P.c.name).where(P.c.key.in_(keys))).all())
+    return partners.partner_names(conn, {k for items in lists for k in shown(items)})
 
 
 def _named(keys: list[str], names: dict[str, str]) -> dict[str, Any]:
-    return {
-        "items": [{"key": k, "name": names.get(k, k)} for k in keys[:LIST_LIMIT]],
-        "total": len(keys),
-        "more": max(0, len(keys) - LIST_LIMIT),
-    }
+    return listed([{"key": k, "name": names.get(k, k)} for k in keys])
 
 
 def managers(conn: Connection) -> list[str]:
-    return [
-        m
-        for (m,) in conn.execute(
-            select(P.c.manager_slack_id).where(P.c.manager_slack_id.is_not(None)).distinct()
-        )
-    ]
+    return partners.manager_ids(conn)
 
 
 def chart_inputs(card: dict[str, Any]) -> tuple[list, list]:

@@ -50,11 +50,9 @@ def build_app(
         raise SlackConfigError("set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)")
     if socket_mode and not settings.slack_app_token:
         raise SlackConfigError("set SLACK_APP_TOKEN (an xapp- token with connections:write)")
-    common = {
-        # Socket Mode messages arrive over an authenticated WebSocket: nothing to sign.
-        "signing_secret": settings.slack_signing_secret or None,
-        "request_verification_enabled": not socket_mode,
-    }
+    signing_secret = settings.slack_signing_secret or None
+    # Socket Mode messages arrive over an authenticated WebSocket: nothing to sign.
+    request_verification_enabled = not socket_mode
     if settings.oauth_enabled:
         app = App(
             client=web_client(settings, token=""),
@@ -70,10 +68,15 @@ def build_app(
                 ),
                 state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
             ),
-            **common,
+            signing_secret=signing_secret,
+            request_verification_enabled=request_verification_enabled,
         )
     elif settings.slack_bot_token:
-        app = App(client=web_client(settings), **common)
+        app = App(
+            client=web_client(settings),
+            signing_secret=signing_secret,
+            request_verification_enabled=request_verification_enabled,
+        )
     else:
         raise SlackConfigError(
             "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "

@@ -7,6 +7,7 @@ logged with a reference the person is given, and a traceback for us, never for t
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -66,5 +67,5 @@ def guarded(ctx: AppContext, listener: Callable[..., Any]) -> Callable[..., Any]
             on_listener_error(ctx, exc, body, kwargs.get("client"))
             return None
 
-    run.__wrapped__ = listener  # type: ignore[attr-defined]  # Bolt reads the argument names
-    return run
+    # Bolt reads the argument names through `__wrapped__`; set only that, keeping run's name.
+    return functools.update_wrapper(run, listener, assigned=(), updated=())

@@ -8,22 +8,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
 from bot.domain.coaching import Condition, conditions, names, owners
 from bot.jobs.context import JobContext, locale_for
 from bot.jobs.send import deliver
 from bot.kpi.params import params_from_settings
-from bot.kpi.sql import P
 from bot.slack import recipients
 from bot.slack.ids import ALERT_ACK, ALERT_SNOOZE
 from bot.slack.messages import render_message
-from bot.store import ledger
-from bot.store.tables import AlertEpisode
+from bot.store import alerts, ledger
 
 JOB = "coaching-alerts"
-A = AlertEpisode.__table__
 SEVERITY = {"coaching": 0, "stuck": 1, "dormant": 2}
 
 
@@ -58,7 +52,15 @@ def run(ctx: JobContext) -> None:
             if ctx.dry_run:
                 episode_id = episode_id or 0
             elif episode_id is None:
-                episode_id = _open(ctx.engine, cs, condition, ctx.now)
+                episode_id = alerts.open_episode(
+                    ctx.engine,
+                    condition=condition.kind,
+                    subject=condition.subject,
+                    cs_slack_id=cs,
+                    partner_key=condition.partner_key,
+                    detail=json.dumps(condition.detail),
+                    now=ctx.now,
+                )
                 if episode_id is None:
                     ctx.count("duplicate")  # another instance opened it a moment ago
                     continue
@@ -111,11 +113,8 @@ def _owed(ctx: JobContext, episodes: Iterable[dict]) -> dict[int, str]:
     }
     if not waiting:
         return {}
-    D = ledger.D
     with ctx.engine.connect() as conn:
-        status = dict(
-            conn.execute(select(D.c.key, D.c.status).where(D.c.key.in_(list(waiting)))).all()
-        )
+        status = ledger.statuses_of(conn, waiting)
     return {
         e["id"]: "new" if e["snoozed_until"] is None else "reminder"
         for key, e in waiting.items()
@@ -126,37 +125,10 @@ def _owed(ctx: JobContext, episodes: Iterable[dict]) -> dict[int, str]:
 def _close_cleared(ctx: JobContext, cs: str, holding: set[str]) -> dict[str, dict]:
     """Close this owner's episodes whose condition no longer holds; return the open rest."""
     with ctx.engine.connect() as conn:
-        rows = [
-            dict(r._mapping)
-            for r in conn.execute(select(A).where(A.c.cs_slack_id == cs, A.c.closed_at.is_(None)))
-        ]
+        rows = alerts.open_episodes(conn, cs)
     cleared = [r["id"] for r in rows if r["subject"] not in holding]
     if cleared and not ctx.dry_run:
         with ctx.engine.begin() as conn:
-            conn.execute(update(A).where(A.c.id.in_(cleared)).values(closed_at=ctx.now))
+            alerts.close_episodes(conn, cleared, ctx.now)
         ctx.count("episodes_closed", len(cleared))
     return {r["subject"]: r for r in rows if r["subject"] in holding}
-
-
-def _open(engine: Engine, cs: str, condition: Condition, now) -> int | None:
-    try:
-        with engine.begin() as conn:
-            partner_id = conn.execute(
-                select(P.c.id).where(P.c.key == condition.partner_key)
-            ).scalar()
-            return int(
-                conn.execute(
-                    insert(A)
-                    .values(
-                        condition=condition.kind,
-                        subject=condition.subject,
-                        cs_slack_id=cs,
-                        partner_id=partner_id,
-                        detail=json.dumps(condition.detail),
-                        opened_at=now,
-                    )
-                    .returning(A.c.id)
-                ).scalar_one()
-            )
-    except IntegrityError:
-        return None

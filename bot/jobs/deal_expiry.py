@@ -5,12 +5,9 @@ and the manager's approval card says it lapsed. Each message goes through the le
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.domain import registrations as regs
 from bot.jobs.context import JobContext, locale_for
 from bot.jobs.send import deliver
-from bot.kpi.sql import U
 from bot.slack import notices, recipients
 from bot.slack.messages import pick_locale
 from bot.slack.outbox import send_now
@@ -58,7 +55,7 @@ def _lapse(ctx: JobContext, reg_id: int) -> None:
 def _notify(ctx: JobContext, reg_id: int, view: str) -> None:
     with ctx.engine.connect() as conn:
         reg = regs.card(conn, reg_id)
-        rep_locale = conn.execute(select(U.c.locale).where(U.c.id == reg["user_id"])).scalar()
+        rep_locale = regs.rep_locale(conn, reg["user_id"])
     rep = reg.get("rep_slack")
     cached = recipients.known(ctx.engine, [rep]).get(rep) if rep else None
     locale = pick_locale(rep_locale, (cached or {}).get("locale"), ctx.settings.default_locale)

@@ -37,7 +37,7 @@ from bot.slack.messages import pick_locale, render_message
 from bot.store import ledger
 
 log = logging.getLogger(__name__)
-JOB = "next-actions"
+JOB = ledger.NUDGE_JOB
 BUTTON_ACTIONS = {"register_lead": NUDGE_REGISTER_LEAD, "register_deal": NUDGE_REGISTER_DEAL}
 
 
@@ -73,7 +73,7 @@ def run(ctx: JobContext) -> None:
         if capped(past[0].at if past else None, ctx.now, s.nudge_cap_days):
             ctx.count("skipped:capped")
             continue
-        sent = [(n.at, facts_mod.progressed(f, n)) for n in past if n.status == "sent"]
+        sent = [(n.at, facts_mod.progressed(f, n)) for n in past if n.status == ledger.SENT]
         if paused(sent, s.nudge_stop_after):
             ctx.count("skipped:no_progress")
             continue
@@ -143,7 +143,11 @@ def run(ctx: JobContext) -> None:
             button=BUTTON_ACTIONS.get(rule.button or ""),
             stop_action=NUDGE_STOP,
         )
-        to = {"user": rep.slack_user_id} if rep.slack_user_id else {"channel": rep.partner_channel}
+        if rep.slack_user_id:
+            to = {"user": rep.slack_user_id}
+        else:
+            assert rep.partner_channel  # else undeliverable, above
+            to = {"channel": rep.partner_channel}
         deliver(ctx, entry, message, to, label=f"{rep.key} · {rule.id}")
 
 

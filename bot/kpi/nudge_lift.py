@@ -18,6 +18,7 @@ from bot.core.timeutil import days_before
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, P, U, cohort_where, rate
 from bot.store import handles
+from bot.store.ledger import HOLDOUT, NUDGE, NUDGE_JOB, SENT
 
 D = handles.deliveries
 WINDOW_DAYS = 30
@@ -39,9 +40,9 @@ def nudge_lift(conn: Connection, params: KpiParams) -> dict[str, Any]:
         .join(U, U.c.id == D.c.user_id)
         .join(P, P.c.id == U.c.partner_id)
         .where(
-            D.c.job == "next-actions",
-            D.c.kind == "nudge",
-            D.c.status.in_(("sent", "holdout")),
+            D.c.job == NUDGE_JOB,
+            D.c.kind == NUDGE,
+            D.c.status.in_((SENT, HOLDOUT)),
             D.c.created_at >= start,
             D.c.created_at < params.as_of,
             cohort_where(params),
@@ -66,7 +67,7 @@ def nudge_lift(conn: Connection, params: KpiParams) -> dict[str, Any]:
             .group_by(ranked.c.status)
         )
     }
-    nudged, holdout = counts.get("sent", (0, 0)), counts.get("holdout", (0, 0))
+    nudged, holdout = counts.get(SENT, (0, 0)), counts.get(HOLDOUT, (0, 0))
     nudged_rate, holdout_rate = rate(nudged[1], nudged[0]), rate(holdout[1], holdout[0])
     return {
         "window_days": WINDOW_DAYS,

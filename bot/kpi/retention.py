@@ -7,6 +7,7 @@ empty window, so a partner costs at most 12 index probes. Retained for N ⇔ str
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, case, literal, not_, select
@@ -51,7 +52,12 @@ def retention(conn: Connection, params: KpiParams) -> dict[str, Any]:
         ).where(cohort_where(params))
     ).all()
 
-    signed = {r.key: effective(r.signed_at, r.signed_on, params.tz) for r in rows}
+    signed: dict[str, datetime] = {}
+    for r in rows:
+        at = effective(r.signed_at, r.signed_on, params.tz)
+        if at is None:  # cohort_where keeps only partners signed (instant or date) before as_of
+            raise AssertionError(f"partner {r.key!r} is in the cohort without a signing date")
+        signed[r.key] = at
     windows = []
     for months in RETENTION_MONTHS:
         eligible = [r for r in rows if signed[r.key] <= bounds[months]]

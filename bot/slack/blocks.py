@@ -238,8 +238,8 @@ def message(markup: str, more_note: str = "…") -> Rendered:
 def home_view(markup: str, more_note: str = "…") -> dict[str, Any]:
     blocks = cap(parse_markup(markup), VIEW_MAX_BLOCKS, more_note)
     validate(blocks, VIEW_MAX_BLOCKS)
-    view = {"type": "home", "blocks": blocks}
-    View(**view).validate_json()
+    view: dict[str, Any] = {"type": "home", "blocks": blocks}
+    View(type="home", blocks=blocks).validate_json()
     return view
 
 

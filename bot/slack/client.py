@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 import time
+from typing import cast
 from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
@@ -113,7 +114,9 @@ def web_client(
         token=token if token is not None else (settings.slack_bot_token or None),
         base_url=settings.slack_api_url,
         retry_handlers=retry_handlers(rate_limit_retries),
-        timeout=settings.slack_timeout_seconds,
+        # slack_sdk annotates `timeout` as int, but only hands it to urllib's `urlopen`,
+        # which takes float seconds; the setting allows fractions (e.g. 2.5).
+        timeout=cast(int, settings.slack_timeout_seconds),
     )
 
 

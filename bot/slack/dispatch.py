@@ -26,8 +26,8 @@ from sqlalchemy import Engine
 
 from bot.core.settings import Settings
 from bot.domain.access import Viewer, resolve_viewer
-from bot.domain.preferences import Outcome, set_tips
 from bot.domain.questions import ParseError, Question, parse
+from bot.domain.tips import Outcome, set_tips
 from bot.slack import replies
 from bot.slack.blocks import Rendered, unescape
 from bot.slack.client import slack_error

@@ -1,5 +1,9 @@
 """Slack facts about a recipient, asked once and kept in `slack_recipient`: the DM
-channel (conversations.open once, then reuse its id), time zone and locale."""
+channel (conversations.open once, then reuse its id), time zone and locale.
+
+This is the Slack side (when to ask Slack, batching what a run learnt); the rows
+themselves are bot.store.recipients'.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
-from sqlalchemy import Engine, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine
 
-from bot.store.tables import SlackRecipient
+from bot.store import recipients as stored
 
-S = SlackRecipient.__table__
 PROFILE_TTL = timedelta(days=7)
 
 
@@ -35,23 +36,9 @@ class Profile:
     locale: str | None
 
 
-def _upsert(engine: Engine, slack_user_id: str, **values: object) -> None:
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(S).values(slack_user_id=slack_user_id, **values)
-    stmt = stmt.on_conflict_do_update(index_elements=[S.c.slack_user_id], set_=values)
-    with engine.begin() as conn:
-        conn.execute(stmt)
-
-
 def known(engine: Engine, slack_user_ids: list[str]) -> dict[str, dict]:
     """Everything stored about these users, in one query (jobs fan out to thousands)."""
-    found: dict[str, dict] = {}
-    with engine.connect() as conn:
-        for i in range(0, len(slack_user_ids), 1000):
-            chunk = slack_user_ids[i : i + 1000]
-            for row in conn.execute(select(S).where(S.c.slack_user_id.in_(chunk))):
-                found[row.slack_user_id] = dict(row._mapping)
-    return found
+    return stored.known(engine, slack_user_ids)
 
 
 def profile(
@@ -78,7 +65,7 @@ def profile(
         }
         flush_if_big(engine, writes)
     elif store:
-        _upsert(engine, slack_user_id, tz=result.tz, locale=result.locale, profile_at=now)
+        stored.save(engine, slack_user_id, tz=result.tz, locale=result.locale, profile_at=now)
     return result
 
 
@@ -99,7 +86,7 @@ def dm_channel(
         writes.channels[slack_user_id] = channel
         flush_if_big(engine, writes)
     else:
-        _upsert(engine, slack_user_id, dm_channel_id=channel)
+        stored.save(engine, slack_user_id, dm_channel_id=channel)
     return channel
 
 
@@ -115,25 +102,6 @@ def flush(engine: Engine, writes: RecipientWrites) -> None:
     """Write what the run learnt: two multi-row upserts, one transaction."""
     if not len(writes):
         return
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    with engine.begin() as conn:
-        if writes.profiles:
-            rows = [{"slack_user_id": u, **v} for u, v in writes.profiles.items()]
-            stmt = insert(S).values(rows)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[S.c.slack_user_id],
-                    set_={c: stmt.excluded[c] for c in ("tz", "locale", "profile_at")},
-                )
-            )
-        if writes.channels:
-            rows = [{"slack_user_id": u, "dm_channel_id": c} for u, c in writes.channels.items()]
-            stmt = insert(S).values(rows)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[S.c.slack_user_id],
-                    set_={"dm_channel_id": stmt.excluded.dm_channel_id},
-                )
-            )
+    stored.save_many(engine, writes.profiles, writes.channels)
     writes.profiles.clear()
     writes.channels.clear()

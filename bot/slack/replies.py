@@ -11,7 +11,7 @@ import difflib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from bot.core.settings import Settings
 from bot.domain import answers
@@ -21,7 +21,6 @@ from bot.domain.questions import Question
 from bot.kpi import KPI_NAMES, KpiParams
 from bot.kpi.params import params_from_settings
 from bot.kpi.periods import Period
-from bot.kpi.sql import P
 from bot.slack.blocks import Rendered
 from bot.slack.ids import (
     HOME_PERIOD,
@@ -30,6 +29,7 @@ from bot.slack.ids import (
     NUDGE_REGISTER_LEAD,
 )
 from bot.slack.messages import render_home, render_message
+from bot.store.partners import partner_count
 
 
 def params_for(settings: Settings, now: datetime, period: Period | None) -> KpiParams:
@@ -58,7 +58,7 @@ def command_reply(
         return render_message(
             "refusal", locale, reason="stranger", partner_name=None, kpi_hint=None
         )
-    if conn.execute(select(func.count()).select_from(P)).scalar_one() == 0:
+    if partner_count(conn) == 0:
         return render_message("bad_argument", locale, code="empty_store", word="")
     if question.period is not None and question.period.start and question.period.start > now:
         return render_message(

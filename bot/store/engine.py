@@ -1,7 +1,10 @@
 """Engines, sessions and the column type that keeps every timestamp in UTC.
 
 SQLite and PostgreSQL must behave identically, so the differences live here and nowhere
-else: URL spelling, connection pragmas, and how an aware timestamp is stored.
+else: URL spelling, connection pragmas, how an aware timestamp is stored, the
+`INSERT … ON CONFLICT` statements (`insert_ignore`, `upsert`) and the health check's
+privilege question. Store modules build their statements with these helpers, so none of
+them imports a dialect.
 """
 
 from __future__ import annotations
@@ -9,7 +12,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, DateTime, Engine, Table, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -110,6 +122,53 @@ def insert_ignore(conn: Connection, table: Table, index_elements: list[str]) -> 
     transaction a unique violation would abort the whole transaction on PostgreSQL."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def read_every_table(conn: Connection, names: list[str]) -> None:
+    """Read at most one row of each table, in one statement and one round trip; raises
+    what the database says when one cannot be read (missing, privileges revoked, a file
+    that is not a database)."""
+    quote = conn.dialect.identifier_preparer.quote
+    reads = (f"(SELECT 1 FROM {quote(name)} LIMIT 1) AS t{i}" for i, name in enumerate(names))
+    conn.execute(text("SELECT " + ", ".join(reads)))
+
+
+def tables_without_insert(conn: Connection, names: list[str]) -> list[str]:
+    """Those of the tables this connection's role may not INSERT into, asked without
+    writing. PostgreSQL only: SQLite has no privileges (a read-only file fails on write)."""
+    if conn.dialect.name != "postgresql":
+        return []
+    query = text(
+        "SELECT t FROM unnest(CAST(:names AS text[])) AS t "
+        "WHERE NOT has_table_privilege(t, 'INSERT')"
+    )
+    return list(conn.execute(query, {"names": names}).scalars().all())
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: dict[str, Any] | list[dict[str, Any]],
+    index_elements: list[str],
+    update_columns: list[str],
+) -> Any:
+    """`INSERT … ON CONFLICT (…) DO UPDATE SET` in this connection's dialect: each of
+    `update_columns` takes the value of the row that was refused (`excluded`), so one
+    statement writes one row or many."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(rows)
+    return stmt.on_conflict_do_update(
+        index_elements=index_elements,
+        set_={c: stmt.excluded[c] for c in update_columns},
+    )
+
+
+def table_of(model: type) -> Table:
+    """A table=True model's Table, for store modules: sqlmodel sets `__table__` when the
+    class is created, which the type checker cannot see, so it is read from the namespace."""
+    table = vars(model)["__table__"]
+    assert isinstance(table, Table)
+    return table
 
 
 def get_engine(url: str) -> Engine:

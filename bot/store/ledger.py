@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,10 +37,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.engine import insert_ignore
-from bot.store.tables import Delivery, JobRun
-
-D = Delivery.__table__
+from bot.store.engine import insert_ignore, table_of
+from bot.store.handles import deliveries as D
+from bot.store.tables import JobRun
 
 QUEUED, PENDING, SENT, RETRY = "queued", "pending", "sent", "retry"
 AMBIGUOUS, FAILED = "ambiguous", "failed"
@@ -48,6 +47,9 @@ UNDELIVERABLE, HOLDOUT = "undeliverable", "holdout"
 TAKEABLE = (QUEUED, RETRY)
 # Kinds of message, as the KPIs read them back (nudge_lift: who was nudged, who held out).
 NUDGE = "nudge"
+# The job that writes them: the job itself, the rules' history and nudge_lift all read
+# this one name, so a rename cannot leave one of them counting nothing.
+NUDGE_JOB = "next-actions"
 OWED = text("delivery.status IN ('queued', 'retry')")
 AMBIGUOUS_AFTER = timedelta(minutes=10)
 
@@ -72,6 +74,15 @@ class Entry:
     user_id: int | None = None
     action: str | None = None
     target: str | None = None
+
+
+@dataclass(frozen=True)
+class PastNudge:
+    """One next-action nudge as the ledger holds it."""
+
+    at: datetime
+    status: str  # sent, holdout, or pending (claimed, fate not yet marked)
+    target: str | None
 
 
 @dataclass(frozen=True)
@@ -237,6 +248,16 @@ def status_of(conn: Connection, key: str) -> str | None:
     return conn.execute(select(D.c.status).where(D.c.key == key)).scalar()
 
 
+def statuses_of(conn: Connection, keys: Iterable[str]) -> dict[str, str]:
+    """The status of each of these keys that has a row (coaching asks which alerts are
+    still owed)."""
+    wanted = list(keys)
+    if not wanted:
+        return {}
+    rows = conn.execute(select(D.c.key, D.c.status).where(D.c.key.in_(wanted)))
+    return {key: status for key, status in rows}
+
+
 def take(bind: Engine | Connection, key: str, wall: datetime) -> Owed | None:
     """Move one queued or retry row to `pending`; None when someone else has it."""
     with _tx(bind) as conn:
@@ -324,7 +345,7 @@ def where_sent(conn: Connection, key: str) -> tuple[str, str] | None:
 def _in_doubt(wall: datetime) -> Any:
     """A `pending` row whose sender is gone: its job run is no longer running (see
     runs.reap), or, sent by a worker or a handler, its attempt is long past."""
-    J = JobRun.__table__
+    J = table_of(JobRun)
     dead_run = D.c.run_id.in_(select(J.c.id).where(J.c.status != "running"))
     stale = or_(
         D.c.attempted_at < wall - AMBIGUOUS_AFTER,
@@ -403,3 +424,21 @@ def taken(conn: Connection, job: str, since: datetime) -> dict[str, dict]:
         select(D.c.key, D.c.status, D.c.channel_id).where(D.c.job == job, D.c.created_at >= since)
     )
     return {row.key: dict(row._mapping) for row in rows}
+
+
+def nudge_history(conn: Connection, before: datetime) -> dict[int, list[PastNudge]]:
+    """Every rep's next-action nudges written before `before` (sent, held out, or being
+    sent), by user id, newest first."""
+    history: dict[int, list[PastNudge]] = {}
+    for user_id, at, status, target in conn.execute(
+        select(D.c.user_id, D.c.created_at, D.c.status, D.c.target)
+        .where(
+            D.c.job == NUDGE_JOB,
+            D.c.kind == NUDGE,
+            D.c.status.in_((SENT, HOLDOUT, PENDING)),
+            D.c.created_at < before,
+        )
+        .order_by(D.c.user_id, D.c.created_at.desc())
+    ):
+        history.setdefault(user_id, []).append(PastNudge(at, status, target))
+    return history

@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.store.engine import table_of
 from bot.store.tables import JobRun
 
-R = JobRun.__table__
+R = table_of(JobRun)
 RUNNING, INTERRUPTED = "running", "interrupted"
 HEARTBEAT = timedelta(seconds=30)
 SILENT_AFTER = timedelta(minutes=15)

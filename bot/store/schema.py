@@ -32,6 +32,14 @@ def owned_by_us(name: str | None, type_: str, parent_names: dict) -> bool:
     return table not in SLACK_SDK_TABLES
 
 
+def bot_table_names() -> list[str]:
+    """Every table of bot.store.tables, parents before children: what the bot itself reads
+    and writes (the health check reads each one). slack-sdk's OAuth tables are not here."""
+    from bot.store.tables import SQLModel
+
+    return [table.name for table in SQLModel.metadata.sorted_tables]
+
+
 def _config() -> Config:
     from alembic.config import Config
 

@@ -40,13 +40,14 @@ from fastapi.responses import JSONResponse
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_bolt.error import BoltError
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from bot.core.settings import Settings, get_settings
 from bot.handlers.app import INSTALL_PATH, REDIRECT_PATH, settings_clock
-from bot.store.engine import describe_problem
+from bot.store.engine import describe_problem, read_every_table, tables_without_insert
+from bot.store.schema import bot_table_names
 from bot.web import links as content_links
 from bot.web.api import OPENAPI_PATH, build_router
 
@@ -204,23 +205,17 @@ def slack_request(request: Request, body: bytes) -> tuple[BoltRequest | None, st
     return (None, problem) if problem else (bolt_request, "")
 
 
-def bot_tables(oauth: bool) -> list[Table | str]:
+def bot_tables(oauth: bool) -> list[str]:
     """What the bot reads and writes: every table of bot.store.tables, and the OAuth stores."""
-    from bot.store.tables import SQLModel
-
-    tables: list[Table | str] = list(SQLModel.metadata.sorted_tables)
+    tables = bot_table_names()
     return tables + list(OAUTH_TABLES) if oauth else tables
 
 
-def database_status(engine: Engine, tables: Iterable[Table | str]) -> str:
+def database_status(engine: Engine, tables: Iterable[str]) -> str:
     """`ok`; `unreachable` (no connection); or `unreadable`: connected, but one of `tables`
     cannot be read (privileges revoked, a table missing, a file that is not a database) or,
     on PostgreSQL, not written to (INSERT revoked; checked without writing)."""
-    names = [t if isinstance(t, str) else t.name for t in tables]
-    quote = engine.dialect.identifier_preparer.quote
-    # One statement, one round trip: a real read of every table, at most one row each.
-    reads = (f"(SELECT 1 FROM {quote(name)} LIMIT 1) AS t{i}" for i, name in enumerate(names))
-    probe = text("SELECT " + ", ".join(reads))
+    names = list(tables)
     try:
         conn = engine.connect()
     except Exception as exc:  # any driver error means "not reachable" to a load balancer
@@ -228,22 +223,11 @@ def database_status(engine: Engine, tables: Iterable[Table | str]) -> str:
         return "unreachable"
     try:
         with conn:
-            conn.execute(probe)
-            if engine.dialect.name == "postgresql":
-                refused = (
-                    conn.execute(
-                        text(
-                            "SELECT t FROM unnest(CAST(:names AS text[])) AS t "
-                            "WHERE NOT has_table_privilege(t, 'INSERT')"
-                        ),
-                        {"names": names},
-                    )
-                    .scalars()
-                    .all()
-                )
-                if refused:
-                    log.warning("health check: no INSERT privilege on %s", ", ".join(refused))
-                    return "unreadable"
+            read_every_table(conn, names)
+            refused = tables_without_insert(conn, names)
+            if refused:
+                log.warning("health check: no INSERT privilege on %s", ", ".join(refused))
+                return "unreadable"
         return "ok"
     except Exception as exc:
         log.warning("health check: cannot read the tables (%s)", describe_problem(exc))

@@ -16,18 +16,18 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, event, insert, select
 
 from bot.core.settings import Settings
-from bot.domain.content import library, stage_of, tracked_assets, with_tracked_urls
+from bot.domain.content import (
+    library,
+    record_download,
+    stage_of,
+    tracked_assets,
+    with_tracked_urls,
+)
+from bot.domain.links import is_robot, make_token, read_token, tracked_url
 from bot.slack.blocks import SECTION_MAX
 from bot.slack.messages import render_message
 from bot.store.tables import Asset, Event, PartnerFirstEvent
-from bot.web.links import (
-    build_router,
-    is_robot,
-    make_token,
-    read_token,
-    record_download,
-    tracked_url,
-)
+from bot.web.links import build_router
 from tests.builders import Store
 from tests.slack.payloads import japanese_share, words
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bot.domain.preferences import Outcome, ack_alert
+from bot.domain.alerts import Outcome, ack_alert
 from bot.handlers.app import build_app
 from bot.slack.ids import ALERT_ACK, ALERT_SNOOZE
 from bot.store.tables import AlertEpisode, Partner

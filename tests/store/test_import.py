@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
+from sqlmodel import col
 
 import bot.store.importer.report
 import bot.store.importer.run
@@ -41,7 +42,7 @@ def csv_text(header: str, *rows: str) -> str:
     return "\n".join((header, *rows)) + "\n"
 
 
-def jsonl_text(*objects: dict) -> str:
+def jsonl_text(*objects: object) -> str:
     return "".join(json.dumps(o) + "\n" for o in objects)
 
 
@@ -59,16 +60,16 @@ def events(engine: Engine) -> dict[str, tuple]:
     """event_id -> (occurred_at, type, partner key, user key, object_key, amount)."""
     query = (
         select(
-            Event.event_id,
-            Event.occurred_at,
-            Event.type,
-            Partner.key,
-            PartnerUser.key,
-            Event.object_key,
-            Event.amount,
+            col(Event.event_id),
+            col(Event.occurred_at),
+            col(Event.type),
+            col(Partner.key),
+            col(PartnerUser.key),
+            col(Event.object_key),
+            col(Event.amount),
         )
-        .join(Partner, Partner.id == Event.partner_id)
-        .join(PartnerUser, PartnerUser.id == Event.user_id)
+        .join(Partner, col(Partner.id) == col(Event.partner_id))
+        .join(PartnerUser, col(PartnerUser.id) == col(Event.user_id))
     )
     with engine.connect() as conn:
         return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
@@ -77,13 +78,13 @@ def events(engine: Engine) -> dict[str, tuple]:
 def partners(engine: Engine) -> dict[str, tuple]:
     """key -> (name, signed (an instant, or a plain date), tier, manager, cs)."""
     query = select(
-        Partner.key,
-        Partner.name,
-        Partner.signed_at,
-        Partner.signed_on,
-        Partner.tier,
-        Partner.manager_slack_id,
-        Partner.cs_slack_id,
+        col(Partner.key),
+        col(Partner.name),
+        col(Partner.signed_at),
+        col(Partner.signed_on),
+        col(Partner.tier),
+        col(Partner.manager_slack_id),
+        col(Partner.cs_slack_id),
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
@@ -95,15 +96,15 @@ def partners(engine: Engine) -> dict[str, tuple]:
 def users(engine: Engine) -> dict[str, tuple]:
     """key -> (partner key, name, email, slack_user_id, registered (instant or date), locale)."""
     query = select(
-        PartnerUser.key,
-        Partner.key,
-        PartnerUser.name,
-        PartnerUser.email,
-        PartnerUser.slack_user_id,
-        PartnerUser.registered_at,
-        PartnerUser.registered_on,
-        PartnerUser.locale,
-    ).join(Partner, Partner.id == PartnerUser.partner_id)
+        col(PartnerUser.key),
+        col(Partner.key),
+        col(PartnerUser.name),
+        col(PartnerUser.email),
+        col(PartnerUser.slack_user_id),
+        col(PartnerUser.registered_at),
+        col(PartnerUser.registered_on),
+        col(PartnerUser.locale),
+    ).join(Partner, col(Partner.id) == col(PartnerUser.partner_id))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     for row in rows:
@@ -114,10 +115,10 @@ def users(engine: Engine) -> dict[str, tuple]:
 def assets(engine: Engine) -> dict[str, tuple]:
     """key -> (title, url, sorted tags)."""
     with engine.connect() as conn:
-        tags: dict[int, list[str]] = {}
-        for asset_id, tag in conn.execute(select(AssetTag.asset_id, AssetTag.tag)):
+        tags: dict[int | None, list[str]] = {}  # Asset.id is Optional on the model
+        for asset_id, tag in conn.execute(select(col(AssetTag.asset_id), col(AssetTag.tag))):
             tags.setdefault(asset_id, []).append(tag)
-        rows = conn.execute(select(Asset.id, Asset.key, Asset.title, Asset.url))
+        rows = conn.execute(select(col(Asset.id), col(Asset.key), col(Asset.title), col(Asset.url)))
         return {key: (title, url, sorted(tags.get(id_, []))) for id_, key, title, url in rows}
 
 
@@ -126,8 +127,16 @@ def count(engine: Engine, model: type) -> int:
         return conn.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 # The clock of every import here ("more than a day in the future" is measured from it).
@@ -446,7 +455,7 @@ def test_a_row_the_database_refuses_is_rejected_and_its_batch_mates_stored(
     def progress(done: int, total: int) -> None:
         if not calls:
             with engine.begin() as conn:
-                conn.execute(delete(Partner).where(Partner.key == "globex"))
+                conn.execute(delete(Partner).where(col(Partner.key) == "globex"))
         calls.append((done, total))
 
     report = run(engine, "events", path, batch_size=2, progress=progress)
@@ -650,7 +659,7 @@ CHANNEL_HEADER = PARTNER_HEADER + ",slack_channel_id"
 def channels(engine: Engine) -> dict[str, str | None]:
     """partner key -> slack_channel_id."""
     with engine.connect() as conn:
-        return dict(conn.execute(select(Partner.key, Partner.slack_channel_id)).all())
+        return dict(conn.execute(select(col(Partner.key), col(Partner.slack_channel_id))).all())
 
 
 def test_slack_channel_ids_accepted(engine: Engine, tmp_path):
@@ -791,7 +800,7 @@ def test_users_reimport_keeps_tips_off_at(engine: Engine, world: Store, tmp_path
     stopped = utc(2026, 4, 3, 12, 30)
     with engine.begin() as conn:
         conn.execute(
-            update(PartnerUser).where(PartnerUser.key == "acme-a").values(tips_off_at=stopped)
+            update(PartnerUser).where(col(PartnerUser.key) == "acme-a").values(tips_off_at=stopped)
         )
     rows = [
         ("acme-a", "acme", "Renamed A", "a@acme.example", "UA", "2026-04-01", "ja"),
@@ -808,7 +817,9 @@ def test_users_reimport_keeps_tips_off_at(engine: Engine, world: Store, tmp_path
     renamed = ("acme", "Renamed A", "a@acme.example", "UA", date(2026, 4, 1), "ja")
     assert users(engine)["acme-a"] == renamed  # the file's columns were all updated
     with engine.connect() as conn:
-        tips_off = dict(conn.execute(select(PartnerUser.key, PartnerUser.tips_off_at)).all())
+        tips_off = dict(
+            conn.execute(select(col(PartnerUser.key), col(PartnerUser.tips_off_at))).all()
+        )
     assert tips_off == {"acme-a": stopped, "acme-b": None, "globex-a": None, "acme-c": None}
 
 

@@ -15,7 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
+from sqlmodel import col
 
 import bot.cli.import_cmd
 from bot.store.importer import ImportFileError, import_objects
@@ -55,7 +56,7 @@ def world(engine: Engine) -> Store:
     return s
 
 
-def login(event_id: str, at: str = "2026-04-01T00:00:00Z", **fields: str | None) -> dict:
+def login(event_id: str, at: str = "2026-04-01T00:00:00Z", **fields: object) -> dict:
     return {
         "event_id": event_id,
         "occurred_at": at,
@@ -312,7 +313,7 @@ def test_a_broken_quote_that_closes_far_below_is_read_again(engine, world, tmp_p
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_a_repeated_key_is_rejected_and_the_first_row_wins(engine, world, tmp_path, fmt):
-    rows = [
+    rows: list[dict[str, str | None]] = [
         {"key": "p1", "name": "First"},  # 1
         {"key": "p2", "name": "Two"},  # 2
         {"key": "p1", "name": "Second"},  # 3
@@ -377,7 +378,7 @@ def test_a_repeated_event_id_is_a_duplicate_only_with_the_same_values(engine, wo
     ]
     for batch_size in (5000, 1):  # within one batch, and each row a batch of its own
         with engine.begin() as conn:
-            conn.execute(Event.__table__.delete())
+            conn.execute(delete(Event))
         report = run(engine, "events", path, batch_size=batch_size)
         assert report.rejections == expected, batch_size
         assert counts(report) == (5, 1, 0, 1, 3)
@@ -502,7 +503,7 @@ AMOUNTS_STORED = [
 def test_amounts(engine, world, tmp_path):
     rows = [
         f'a{i},2026-04-01T00:00:00Z,deal.won,acme,acme-a,D,"{text}"'
-        for i, (text, _) in enumerate(AMOUNTS_REJECTED + AMOUNTS_STORED)
+        for i, (text, _) in enumerate([*AMOUNTS_REJECTED, *AMOUNTS_STORED])
     ]
     report = run(engine, "events", write(tmp_path, "e.csv", csv_text(EVENT_HEADER, *rows)))
     assert report.rejections == [(i + 2, reason) for i, (_, reason) in enumerate(AMOUNTS_REJECTED)]
@@ -658,9 +659,10 @@ def test_control_characters_never_reach_the_database(engine, world, tmp_path):
     ]  # fmt: skip
     with engine.connect() as conn:
         texts = [
-            *conn.execute(select(Event.event_id, Event.object_key, Partner.key, Partner.name)
-                          .join(Partner, Partner.id == Event.partner_id)).all(),
-            *conn.execute(select(Partner.key, Partner.name, Partner.tier)).all(),
+            *conn.execute(select(col(Event.event_id), col(Event.object_key), col(Partner.key),
+                                 col(Partner.name))
+                          .join(Partner, col(Partner.id) == col(Event.partner_id))).all(),
+            *conn.execute(select(col(Partner.key), col(Partner.name), col(Partner.tier))).all(),
         ]  # fmt: skip
     assert not any("\x00" in (v or "") for row in texts for v in row)
     assert events(engine)["n5"][4] == "tab\tok"
@@ -871,10 +873,10 @@ HOSTILE = {
     "assets.jsonl": ("assets", hostile_assets_jsonl),
 }
 STORED = {
-    "events": lambda conn: conn.execute(select(Event.event_id)).scalars(),
-    "partners": lambda conn: conn.execute(select(Partner.key)).scalars(),
-    "users": lambda conn: conn.execute(select(PartnerUser.key)).scalars(),
-    "assets": lambda conn: conn.execute(select(Asset.key)).scalars(),
+    "events": lambda conn: conn.execute(select(col(Event.event_id))).scalars(),
+    "partners": lambda conn: conn.execute(select(col(Partner.key))).scalars(),
+    "users": lambda conn: conn.execute(select(col(PartnerUser.key))).scalars(),
+    "assets": lambda conn: conn.execute(select(col(Asset.key))).scalars(),
 }
 
 

@@ -20,8 +20,8 @@ from bot.store.tables import Event, PartnerFirstEvent
 from tests.builders import Store
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 def test_schema_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:

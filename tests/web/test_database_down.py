@@ -22,10 +22,10 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.core.settings import Settings
+from bot.domain.links import make_token
 from bot.store.engine import get_engine, normalize_url
 from bot.web.api.errors import DB_UNAVAILABLE
 from bot.web.asgi import create_web_app
-from bot.web.links import make_token
 from tests.builders import Store
 from tests.conftest import PG_URL, TABLES
 from tests.slack.conftest import _serve

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.core.logs import MASK, add_secrets, install_log_redaction, redact
-from bot.web.links import make_token
+from bot.domain.links import make_token
 
 TOKEN = make_token("log-test-secret", "acme-alice", "onboarding-guide")
 HOOK = "https://hooks.slack.com/commands/T0001/1234567890/AbCdEfGhIjKlMnOp"

@@ -1,6 +1,7 @@
 """The next-action rules (data: `rules.yml`) and choosing the one action for a rep.
 
-Pure: facts in, action out. The facts are gathered by `bot.domain.nudges.facts` in SQL.
+Pure: facts in, action out, so the rules can be tested without a database. The facts are
+gathered by `bot.domain.nudges.facts` (in SQL, through the store and the KPI engine).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.domain.preferences import Outcome, ack_alert, snooze_alert
+from bot.domain.alerts import Outcome, ack_alert, snooze_alert
 from bot.handlers.context import AppContext
 from bot.slack.ids import ALERT_ACK
 from bot.slack.messages import render_message

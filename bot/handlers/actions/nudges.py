@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.domain.preferences import Outcome, stop_tips
+from bot.domain.tips import Outcome, stop_tips
 from bot.handlers.context import AppContext
 from bot.handlers.registration import open_register
 from bot.slack.ids import NUDGE_REGISTER_LEAD

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, Table
 
-from bot.store.tables import Asset, AssetTag, Event, Partner, PartnerUser
+from bot.store import handles
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,11 @@ def _widths(table: Table) -> dict[str, int]:
     }
 
 
-PARTNER_WIDTHS = _widths(Partner.__table__)  # type: ignore[arg-type]
-USER_WIDTHS = _widths(PartnerUser.__table__)  # type: ignore[arg-type]
-ASSET_WIDTHS = _widths(Asset.__table__)  # type: ignore[arg-type]
-TAG_WIDTH = _widths(AssetTag.__table__)["tag"]  # type: ignore[arg-type]
-EVENT_WIDTHS = _widths(Event.__table__)  # type: ignore[arg-type]
+PARTNER_WIDTHS = _widths(handles.partners)
+USER_WIDTHS = _widths(handles.reps)
+ASSET_WIDTHS = _widths(handles.assets)
+TAG_WIDTH = _widths(handles.asset_tags)["tag"]
+EVENT_WIDTHS = _widths(handles.events)
 
 # Numeric(20, 4): at most 16 digits before the point, 4 after it.
 AMOUNT_SCALE = 4

@@ -43,9 +43,9 @@ from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, del
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
+from bot.store import handles
 from bot.store.importer.errors import ImportFileError
 from bot.store.importer.validate import Record
-from bot.store.tables import Asset, AssetTag, Event, Partner, PartnerUser
 
 Batch = list[tuple[int, Record]]
 # Keys per IN (…) list: far below SQLite's 32766 bound parameters.
@@ -57,12 +57,12 @@ _IN_CHUNK = 1000
 SQLITE_IMPORT_WAL_PAGES = 16384
 
 _TABLES: dict[str, Table] = {
-    "partners": Partner.__table__,  # type: ignore[dict-item]
-    "users": PartnerUser.__table__,  # type: ignore[dict-item]
-    "assets": Asset.__table__,  # type: ignore[dict-item]
-    "events": Event.__table__,  # type: ignore[dict-item]
+    "partners": handles.partners,
+    "users": handles.reps,
+    "assets": handles.assets,
+    "events": handles.events,
 }
-_ASSET_TAG: Table = AssetTag.__table__  # type: ignore[assignment]
+_ASSET_TAG: Table = handles.asset_tags
 EVENT_COLUMNS = (
     "event_id",
     "occurred_at",
@@ -115,12 +115,22 @@ def dialect_insert(conn: Connection) -> Callable[[Table], Any]:
     """The dialect's `insert`, which knows ON CONFLICT; only SQLite and PostgreSQL have one."""
     name = conn.dialect.name
     if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        raise ImportFileError(f"importing needs SQLite or PostgreSQL, not {name}")
-    return insert
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert
+    if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    raise ImportFileError(f"importing needs SQLite or PostgreSQL, not {name}")
+
+
+def _driver_connection(conn: Connection) -> Any:
+    """The DBAPI connection under `conn` (psycopg or sqlite3), for the driver-level fast paths."""
+    driver = conn.connection.driver_connection
+    if driver is None:  # only after the pool invalidated it; a live Connection always has one
+        raise RuntimeError("the database connection was invalidated during the import")
+    return driver
 
 
 @contextmanager
@@ -226,9 +236,9 @@ class EventWriter:
             return list(self.conn.execute(self.stmt, [record for _, record in batch]).scalars())
         import psycopg  # only PostgreSQL stages batches; SQLite users never load the driver
 
-        driver = self.conn.connection.driver_connection
+        driver = _driver_connection(self.conn)
         try:
-            with driver.cursor() as cur, cur.copy(_PG_COPY) as copy:  # type: ignore[union-attr]
+            with driver.cursor() as cur, cur.copy(_PG_COPY) as copy:
                 write_row = copy.write_row
                 for line, record in batch:
                     write_row((line, *_event_values(record)))
@@ -250,7 +260,7 @@ class EventWriter:
         per-row work would triple its cost.
         """
         rows: list[tuple[Any, ...]] = []
-        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = _driver_connection(self.conn).cursor()
         try:
             for chunk in _chunks(values):
                 if self.staged:  # psycopg: one array parameter

@@ -237,12 +237,9 @@ class RowSource:
 
         def feed() -> Iterator[str]:
             while True:
-                if replay:
-                    line = replay.popleft()
-                else:
-                    line = next(source, None)
-                    if line is None:
-                        return
+                line: Line | None = replay.popleft() if replay else next(source, None)
+                if line is None:
+                    return
                 current.append(line)
                 yield line[1]
 

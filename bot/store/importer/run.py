@@ -202,8 +202,9 @@ def import_path(
                 for line, fields, error in source:
                     report.read += 1
                     if error is None:
+                        assert fields is not None  # a Row has its fields or its error
                         try:
-                            record = validate(fields)  # type: ignore[arg-type]
+                            record = validate(fields)
                             repeats.check(line, record)
                         except RowRejected as exc:
                             error = exc.reason

@@ -51,6 +51,7 @@ from sqlalchemy import Connection, select
 from bot.core import events
 from bot.core.events import EVENT_TYPES, NO_OBJECT_TYPES
 from bot.core.timeutil import PLAIN_DATE, TimeParseError, parse_date, parse_instant
+from bot.store import handles
 from bot.store.importer.errors import RowRejected
 from bot.store.importer.hints import alternatives, suggest_event_type
 from bot.store.importer.kinds import (
@@ -68,7 +69,6 @@ from bot.store.importer.kinds import (
     USERS,
 )
 from bot.store.importer.readers import Fields
-from bot.store.tables import Asset, Partner, PartnerUser
 
 Record = dict[str, Any]
 Validator = Callable[[Fields], Record]
@@ -110,16 +110,17 @@ def load_lookups(conn: Connection, kind: str) -> Lookups:
     """Only what `kind` needs: users need partners; events need partners, users and assets."""
     found = Lookups()
     if kind in ("users", "events"):
-        for id_, key in conn.execute(select(Partner.id, Partner.key)):
+        partners = handles.partners.c
+        for id_, key in conn.execute(select(partners.id, partners.key)):
             found.partner_ids[key] = id_
             found.partner_keys[id_] = key
     if kind in ("users", "events"):
         for key, id_, partner_id in conn.execute(
-            select(PartnerUser.key, PartnerUser.id, PartnerUser.partner_id)
+            select(handles.reps.c.key, handles.reps.c.id, handles.reps.c.partner_id)
         ):
             found.users[key] = (id_, partner_id)
     if kind == "events":
-        found.asset_keys.update(conn.execute(select(Asset.key)).scalars())
+        found.asset_keys.update(conn.execute(select(handles.assets.c.key)).scalars())
     return found
 
 

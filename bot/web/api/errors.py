@@ -11,7 +11,7 @@ traceback, the body says nothing internal).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import orjson
@@ -39,7 +39,7 @@ class ApiError(Exception):
 
 
 def json_response(
-    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+    payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """orjson, as `prm kpi --format json` uses: the same floats, and fast for 10,000 items."""
     return Response(
@@ -47,7 +47,7 @@ def json_response(
     )
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return json_response({"error": message}, status, headers)
 
 
