@@ -30,7 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.core import numbers
 from bot.core.resources import TEMPLATES
 from bot.kpi.registry import KPI_LABELS
-from bot.slack import blocks
+from bot.slack import blocks, ids
 from bot.slack.catalogs import translations
 from bot.slack.locale import LOCALES, normalize_locale, pick_locale  # noqa: F401  (the rule)
 
@@ -85,6 +85,7 @@ def environment(locale: str) -> Environment:
     i18n: Any = env
     i18n.install_gettext_translations(translations(locale), newstyle=True)
     env.globals["kpi_labels"] = KPI_LABELS
+    env.globals["ids"] = ids  # action ids by name (bot.slack.ids): templates never spell one
     env.filters.update(
         pct=numbers.pct,
         count=numbers.count,

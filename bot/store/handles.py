@@ -7,9 +7,7 @@ modules alias the same letter to different tables.
 
 from __future__ import annotations
 
-from sqlalchemy import Table
-from sqlmodel import SQLModel
-
+from bot.store.engine import table_of
 from bot.store.tables import (
     Asset,
     AssetTag,
@@ -20,19 +18,10 @@ from bot.store.tables import (
     PartnerUser,
 )
 
-
-def _table(model: type[SQLModel]) -> Table:
-    """The model's Table; sqlmodel sets `__table__` on table=True models at class creation,
-    which the type checker cannot see, so it is read from the class's namespace."""
-    table = vars(model)["__table__"]
-    assert isinstance(table, Table)
-    return table
-
-
-partners = _table(Partner)
-reps = _table(PartnerUser)
-events = _table(Event)
-first_events = _table(PartnerFirstEvent)  # first time per partner and event type (trigger-kept)
-assets = _table(Asset)
-asset_tags = _table(AssetTag)
-deliveries = _table(Delivery)
+partners = table_of(Partner)
+reps = table_of(PartnerUser)
+events = table_of(Event)
+first_events = table_of(PartnerFirstEvent)  # first time per partner and event type (trigger-kept)
+assets = table_of(Asset)
+asset_tags = table_of(AssetTag)
+deliveries = table_of(Delivery)
