@@ -6,9 +6,13 @@ template); PostgreSQL gets one migrated database per session, emptied between te
 
 from __future__ import annotations
 
+import filecmp
+import functools
 import os
 import shutil
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -37,6 +41,102 @@ TABLES = (
     "slack_bots",
     "slack_oauth_states",
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_wall_clock_waits_in_slack_retries() -> Iterator[None]:
+    """slack_sdk sleeps 0.5 s + up to 1 s of random jitter before each retry of a failed
+    connection (the bot's SafeConnectionRetryHandler keeps slack_sdk's default interval
+    calculator). The retries themselves still happen, as many as in production; only the
+    wall-clock wait between them is injected as zero, so a "Slack is down" test waits for
+    nothing and is deterministic."""
+    from types import SimpleNamespace
+
+    from slack_sdk.http_retry import builtin_handlers, handler
+
+    calculator = handler.default_interval_calculator
+    original = calculator.calculate_sleep_duration
+    calculator.calculate_sleep_duration = lambda current_attempt: 0.0  # type: ignore[method-assign]
+    # After a 429, slack_sdk sleeps Retry-After plus random() (up to 1 s) of jitter: the
+    # Retry-After the fake sends is kept, the jitter (its only use of `random`) is zero.
+    jitter = builtin_handlers.random
+    builtin_handlers.random = SimpleNamespace(random=lambda: 0.0)  # type: ignore[assignment]
+    yield
+    calculator.calculate_sleep_duration = original  # type: ignore[method-assign]
+    builtin_handlers.random = jitter
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_tls_context_for_all_http_clients() -> Iterator[None]:
+    """Each `httpx.get/post` builds a client and a TLS context, and loading the CA bundle
+    costs ~40 ms, for requests to http://127.0.0.1 that never use TLS. Build the default
+    context once per CA setting (SSL_CERT_FILE/SSL_CERT_DIR, which httpx reads) and share
+    it; any other `verify=`/`cert=` is left to httpx."""
+    from httpx._transports import default
+
+    original = getattr(default, "create_ssl_context", None)
+    if original is None:  # a private name: another httpx may not have it; only speed is lost
+        yield
+        return
+
+    @functools.lru_cache(maxsize=4)
+    def shared(cert_file: str | None, cert_dir: str | None):
+        return original()  # reads those same two variables
+
+    def create_ssl_context(verify=True, cert=None, trust_env=True):
+        if verify is True and cert is None and trust_env:
+            return shared(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        return original(verify=verify, cert=cert, trust_env=trust_env)
+
+    default.create_ssl_context = create_ssl_context
+    yield
+    default.create_ssl_context = original
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _each_distinct_scorecard_chart_drawn_once() -> Iterator[None]:
+    """The scorecard chart is a pure function of its inputs (step keys, rates, the week's
+    title: no names from the store), and matplotlib takes ~0.2 s to draw one. Tests run the
+    scorecard job hundreds of times over the same few books: draw each distinct chart once
+    with the real code and hand out the same bytes again."""
+    from bot.jobs import scorecards
+
+    original = scorecards.scorecard_png
+    cache: dict[tuple, bytes] = {}
+
+    @functools.wraps(original)
+    def scorecard_png(steps, retention, title):
+        key = (tuple(map(tuple, steps)), tuple(map(tuple, retention)), title)
+        if key not in cache:
+            cache[key] = original(steps, retention, title)
+        return cache[key]
+
+    scorecards.scorecard_png = scorecard_png
+    yield
+    scorecards.scorecard_png = original
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prm_command_built_once() -> Iterator[None]:
+    """typer's CliRunner turns the `prm` Typer app into a click command on every invoke
+    (~15 ms for all of prm's groups and options). The command is the same each time and
+    click makes a new context per run, so `Cli` builds it once per app."""
+    import typer.testing
+
+    original = getattr(typer.testing, "_get_command", None)
+    if original is None:  # a private name: another typer may not have it; only speed is lost
+        yield
+        return
+    built: dict[int, tuple[object, object]] = {}
+
+    def get_command(app):
+        if id(app) not in built:
+            built[id(app)] = (app, original(app))  # keeps `app` alive: its id stays unique
+        return built[id(app)][1]
+
+    typer.testing._get_command = get_command
+    yield
+    typer.testing._get_command = original
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +203,66 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 @pytest.fixture
 def engine(db_url: str) -> Engine:
     return get_engine(db_url)
+
+
+class SeedCache:
+    """A world's seed, run once per session on SQLite and copied per test after that.
+
+    The first time a seed is asked for, it runs on a fresh copy of the migrated template
+    and the result is kept; each test then gets that file as its database, byte for byte
+    what the seed would have written there (the builders take every instant from their
+    arguments, never from the clock). A test whose database was written to before it asked
+    (not the untouched template any more) is seeded as before, on top of what it holds; so
+    is every test on PostgreSQL."""
+
+    def __init__(self, root: Path, empty: Path) -> None:
+        self.root = root
+        self.empty = empty  # the migrated, empty template every SQLite test starts from
+        self.files: dict[str, Path] = {}
+
+    def apply(self, engine: Engine, seed: Callable[[Engine], object]) -> None:
+        path = Path(engine.url.database or "") if engine.dialect.name == "sqlite" else None
+        if path is None or not self._untouched(path):
+            seed(engine)
+            return
+        key = f"{seed.__module__}.{seed.__qualname__}"
+        template = self.files.get(key) or self._build(key, seed)
+        engine.dispose()  # no pooled connection may outlive the file under it
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copy(template, path)
+
+    def _untouched(self, path: Path) -> bool:
+        return (
+            path.is_file()
+            and not Path(f"{path}-wal").exists()
+            and filecmp.cmp(path, self.empty, shallow=False)
+        )
+
+    def _build(self, key: str, seed: Callable[[Engine], object]) -> Path:
+        work = self.root / f"{key}.work.db"
+        shutil.copy(self.empty, work)
+        eng = get_engine(f"sqlite:///{work}")  # the product's SQLite engine, pragmas and all
+        try:
+            seed(eng)
+        finally:
+            eng.dispose()
+        template = self.root / f"{key}.db"
+        with closing(sqlite3.connect(work)) as src, closing(sqlite3.connect(template)) as dst:
+            src.backup(dst)  # reads through any WAL: everything the seed committed
+        self.files[key] = template
+        return template
+
+
+@pytest.fixture(scope="session")
+def seed_cache(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> SeedCache:
+    return SeedCache(tmp_path_factory.mktemp("seeded"), sqlite_template)
+
+
+@pytest.fixture
+def seeded(seed_cache: SeedCache, engine: Engine) -> Callable[[Callable[[Engine], object]], None]:
+    """`seeded(seed)`: this test's database as `seed(engine)` leaves it (see SeedCache)."""
+    return functools.partial(seed_cache.apply, engine)
 
 
 class Cli:

@@ -147,6 +147,9 @@ class FakeSlack:
         self._wsd: Server | None = None
         self._down_port = 0
         self._threads: list[threading.Thread] = []
+        # Set by a test harness that runs the app in-process: waits until the app is done
+        # with the answers it got (see `wait_for`).
+        self.settle: Callable[[], None] | None = None
         self.add_user(bot_user_id, name="prm-bot", is_bot=True)
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -289,15 +292,25 @@ class FakeSlack:
         with self._cond:
             return [c for c in self.calls if c.method == method]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
-        """Block until ``count`` calls of ``method`` arrived; for work done in other threads."""
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 5.0, *, settle: bool = True
+    ) -> list[Call]:
+        """Block until ``count`` calls of ``method`` arrived; for work done in other threads.
+
+        A call is recorded before it is answered, so the app may still be taking in the
+        answer (storing a message's ``ts``, say) when this returns; with ``settle`` and a
+        harness's `settle` hook set, it also waits until the app has finished that work."""
         with self._cond:
-            if self._cond.wait_for(lambda: len(self.calls_to(method)) >= count, timeout):
-                return self.calls_to(method)
+            arrived = self._cond.wait_for(lambda: len(self.calls_to(method)) >= count, timeout)
+            calls = self.calls_to(method)
             seen = "\n".join(f"  {c.method} {_short(c.params)}" for c in self.calls) or "  (none)"
+        if arrived:
+            if settle and self.settle is not None:
+                self.settle()
+            return calls
         raise AssertionError(
             f"expected {count} call(s) to {method} within {timeout}s, "
-            f"got {len(self.calls_to(method))}; all calls:\n{seen}"
+            f"got {len(calls)}; all calls:\n{seen}"
         )
 
     def uploaded(self, file_id: str) -> bytes | None:

@@ -57,8 +57,7 @@ def march(n: int, hour: int) -> list[str]:
     return [f"2026-03-{1 + i % 28:02d}T{hour:02d}:{i // 28:02d}:00Z" for i in range(n)]
 
 
-@pytest.fixture
-def program(engine) -> Store:
+def seed_program(engine: Engine) -> None:
     s = Store(engine).asset("deck", "onboarding").asset("never")
     names = ["acme", "globex", "hooli", "initech", "stark", "umbrella", "wayne", "wonka", "zorg"]
     for i, key in enumerate(names):
@@ -74,7 +73,13 @@ def program(engine) -> Store:
     for key in ("globex", "hooli", "initech"):
         s.event("deal.registered", "2026-03-15T00:00:00Z", key, f"{key}-1", "D")
     bulk_downloads(engine, 1234, "acme", "acme-a", "deck")  # shown as 1,234
-    return s
+
+
+@pytest.fixture
+def program(engine, seeded) -> Store:
+    """The program above, seeded once per session on SQLite (tests/conftest.py SeedCache)."""
+    seeded(seed_program)
+    return Store(engine)
 
 
 PERIOD = ["--as-of", "2026-04-01", "--from", "2026-03-01", "--to", "2026-04-01"]

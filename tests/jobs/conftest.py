@@ -103,9 +103,14 @@ def job_settings(db_url: str, fake: FakeSlack, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-@pytest.fixture
-def jobs(db_url: str, engine: Engine, fake: FakeSlack) -> Iterator[JobWorld]:
+def seed_book(engine: Engine) -> None:
+    """The jobs' world: `seed`, with hooli's signing moved to the future."""
     seed(engine)
     seed_dormant_signing(engine)
+
+
+@pytest.fixture
+def jobs(db_url: str, engine: Engine, fake: FakeSlack, seeded) -> Iterator[JobWorld]:
+    seeded(seed_book)
     yield JobWorld(fake, engine, job_settings(db_url, fake))
     fake.validate_payloads()

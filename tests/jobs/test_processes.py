@@ -1,4 +1,8 @@
-"""`prm jobs run` as real processes: killed mid-fan-out and rerun, two runs at once."""
+"""`prm jobs run` as real processes: killed mid-fan-out and rerun, two runs at once.
+
+A process is started where the test needs one (to be killed, to run beside another, to
+print its own output); what merely follows it (a rerun after the kill, `prm jobs history`)
+is the same command run in-process (`cli`), against the same database and fake Slack."""
 
 from __future__ import annotations
 
@@ -23,6 +27,12 @@ def _env(jobs) -> dict[str, str]:
         PRM_HOLDOUT_SHARE="0",
     )
     return env
+
+
+def _prm_here(jobs, cli, *args: str):
+    """The same `prm` command in this process (no interpreter start-up to pay)."""
+    env = {k: v for k, v in _env(jobs).items() if k.startswith(("PRM_", "SLACK_"))}
+    return cli(*args, env=env)
 
 
 def _prm(jobs, *args: str) -> subprocess.Popen:
@@ -50,7 +60,7 @@ def per_channel(jobs, method: str = "chat.postMessage") -> Counter:
     )
 
 
-def test_killed_mid_fan_out_and_rerun_no_rep_gets_two_and_at_most_one_is_lost(jobs):
+def test_killed_mid_fan_out_and_rerun_no_rep_gets_two_and_at_most_one_is_lost(jobs, cli):
     arrived, release = jobs.fake.hold_next("chat.postMessage")
     proc = _prm(jobs, "jobs", "run", "next-actions", "--as-of", TOKYO_MORNING)
     assert arrived.wait(timeout=60), "the run never reached Slack"
@@ -58,17 +68,15 @@ def test_killed_mid_fan_out_and_rerun_no_rep_gets_two_and_at_most_one_is_lost(jo
     proc.wait(timeout=30)
     release.set()
 
-    rerun = _prm(jobs, "jobs", "run", "next-actions", "--as-of", TOKYO_MORNING)
-    out, _ = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, out
+    rerun = _prm_here(jobs, cli, "jobs", "run", "next-actions", "--as-of", TOKYO_MORNING)
+    assert rerun.exit_code == 0, rerun.output
     counts = per_channel(jobs)
     assert max(counts.values()) == 1  # nobody twice
     assert len(counts) == 2  # both Tokyo reps reached: the held one counts as sent by Slack
     pending = [r for r in jobs.ledger() if r["status"] == "pending"]
     assert len(pending) == 1  # the one in flight: ambiguous, listed, never resent
 
-    history = _prm(jobs, "jobs", "history")
-    out, _ = history.communicate(timeout=60)
+    out = _prm_here(jobs, cli, "jobs", "history").output
     assert "1 ambiguous delivery" in out and pending[0]["key"] in out
     # The killed run is not "running" forever: its process is gone.
     assert "interrupted" in out
@@ -88,10 +96,11 @@ def test_two_concurrent_runs_send_each_scorecard_once(jobs):
     assert recipients == {MANAGER_A, MANAGER_B}
 
 
-def test_a_rerun_sends_nothing_more(jobs):
-    for _ in range(2):
-        out, _ = _prm(jobs, "jobs", "run", "weekly-scorecards", "--as-of", MONDAY).communicate(
-            timeout=180
-        )
+def test_a_rerun_sends_nothing_more(jobs, cli):
+    first = _prm_here(jobs, cli, "jobs", "run", "weekly-scorecards", "--as-of", MONDAY)
+    assert first.exit_code == 0, first.output
+    rerun = _prm(jobs, "jobs", "run", "weekly-scorecards", "--as-of", MONDAY)
+    out, _ = rerun.communicate(timeout=180)
+    assert rerun.returncode == 0, out
     assert "duplicate 2" in out
     assert sorted(per_channel(jobs).values()) == [1, 1]

@@ -7,13 +7,16 @@ Japanese, and a stranger. The clock is frozen at AS_OF; nothing depends on today
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -79,10 +82,14 @@ class SlackWorld:
     engine: Engine
     settings: Settings
     last_seconds: float = 0.0
+    # One keep-alive connection for all of a test's requests, as Slack's own senders keep
+    # theirs (`world` opens and closes it); None: a new connection per request.
+    http: httpx.Client | None = None
 
     def post(self, body: str, content_type: str, headers: dict[str, str] | None = None):
         head = {"Content-Type": content_type, **(headers if headers is not None else sign(body))}
-        return httpx.post(f"{self.url}/slack/events", content=body, headers=head, timeout=10)
+        client: Any = self.http or httpx
+        return client.post(f"{self.url}/slack/events", content=body, headers=head, timeout=10)
 
     def command(self, user: str, text: str, **extra: str) -> tuple[httpx.Response, str]:
         response_url = self.fake.response_url()
@@ -113,7 +120,7 @@ class SlackWorld:
             if mine:
                 self.last_seconds = time.monotonic() - started
                 return mine[0].params
-            self.fake.wait_for("response_url", count=len(calls) + 1, timeout=5)
+            self.fake.wait_for("response_url", count=len(calls) + 1, timeout=5, settle=False)
 
     def event(self, event: dict[str, Any]) -> httpx.Response:
         body = json.dumps(
@@ -146,13 +153,124 @@ class SlackWorld:
         return self.post(body, "application/x-www-form-urlencoded")
 
 
+class _ListenerWork:
+    """Bolt's listener executor, counting the work still running after an ack.
+
+    Bolt acks a request, then runs its listener in a thread: the messages a click or a form
+    owes go out there, and the ledger learns their `ts` only once Slack has answered. The
+    fake records a call before it answers, so a test that has seen a card arrive could
+    press "approve" a moment before the app has stored that card's `ts`; its update is then
+    left to the retry worker, which `world` does not run. A person presses a button on a
+    message they have seen: `world.fake.wait_for` also waits (for the work, not for time)
+    until the app is done with what it was doing. Requests themselves are not held back, so
+    replays and double clicks still arrive while the first is being handled."""
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+        self._running = 0
+        self._cond = threading.Condition()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        with self._cond:
+            self._running += 1
+        try:
+            future = self._executor.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future: Future | None) -> None:
+        with self._cond:
+            self._running -= 1
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._running == 0, timeout):
+                raise AssertionError(f"the app's listeners still busy after {timeout} s")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._executor, name)
+
+
+def _track_listener_work(bolt: Any) -> Callable[[], None] | None:
+    """Put a _ListenerWork around the Bolt app's executor; its wait, or None when this
+    Bolt keeps its executor elsewhere (then nothing is waited for)."""
+    runner = getattr(bolt, "_listener_runner", None)
+    executor = getattr(runner, "listener_executor", None)
+    if executor is None:
+        return None
+    work = _ListenerWork(executor)
+    runner.listener_executor = work
+    lazy = getattr(runner, "lazy_listener_runner", None)
+    if getattr(lazy, "executor", None) is executor:
+        lazy.executor = work
+    return work.wait_idle
+
+
+class _PromptServer(uvicorn.Server):
+    """uvicorn's server, stopping as soon as it is told to. uvicorn checks `should_exit`
+    on a 0.1 s tick, then sleeps another 0.1 s for open connections to close, even when
+    there are none: idle time at the end of every test that serves the app. This one is
+    woken by the flag itself, and skips the drain when no connection is left (a test's
+    requests have all been answered by then); with connections open it drains as uvicorn
+    does."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _wake: asyncio.Event | None = None
+
+    @property  # type: ignore[override]
+    def should_exit(self) -> bool:
+        return self.__dict__.get("_should_exit", False)
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self.__dict__["_should_exit"] = value
+        loop, wake = self._loop, self._wake
+        if value and loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has ended already
+                loop.call_soon_threadsafe(wake.set)
+
+    async def main_loop(self) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.server_state.connections or self.server_state.tasks:
+            await super().shutdown(sockets=sockets)
+            return
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for server in self.servers:
+            await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+
+def stop(server: uvicorn.Server, thread: threading.Thread) -> None:
+    """Stop a `_serve`d server and wait for its thread (promptly: see _PromptServer)."""
+    server.should_exit = True
+    thread.join(timeout=5)
+    assert not thread.is_alive(), "the test server did not stop"
+
+
 def _serve(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
     # Bind first: requests queue in the backlog until uvicorn accepts, so no start-up wait.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = _PromptServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
@@ -186,12 +304,14 @@ def make_settings(db_url: str, fake: FakeSlack, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def world(db_url: str, engine: Engine, fake: FakeSlack) -> Iterator[SlackWorld]:
-    seed(engine)
+def world(db_url: str, engine: Engine, fake: FakeSlack, seeded) -> Iterator[SlackWorld]:
+    seeded(seed)
     settings = make_settings(db_url, fake)
     bolt = build_app(settings, engine, clock=lambda: AS_OF)
+    fake.settle = _track_listener_work(bolt)
     url, server, thread = _serve(create_web_app(bolt, engine, settings, clock=lambda: AS_OF))
-    yield SlackWorld(url, fake, engine, settings)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with httpx.Client() as http:
+        yield SlackWorld(url, fake, engine, settings, http=http)
+    stop(server, thread)
+    fake.settle = None
     fake.validate_payloads()  # every payload the app sent would pass Slack's checks

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 
 from bot.handlers.app import build_app
 from bot.web.asgi import create_web_app
-from tests.slack.conftest import AS_OF, MANAGER, REP_JA, SlackWorld, _serve, make_settings
+from tests.slack.conftest import AS_OF, MANAGER, REP_JA, SlackWorld, _serve, make_settings, stop
 from tests.slack.payloads import japanese_share, words
 
 
@@ -28,8 +28,7 @@ def broken_world(request, fake, tmp_path: Path) -> Iterator[SlackWorld]:
     app = create_web_app(bolt, engine, settings, clock=lambda: AS_OF)
     base, server, thread = _serve(app)
     yield SlackWorld(base, fake, engine, settings)
-    server.should_exit = True
-    thread.join(timeout=5)
+    stop(server, thread)
     engine.dispose()
 
 

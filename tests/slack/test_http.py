@@ -10,7 +10,7 @@ import pytest
 
 from bot.handlers.app import build_app
 from bot.web.asgi import create_web_app
-from tests.slack.conftest import AS_OF, MANAGER, _serve, sign
+from tests.slack.conftest import AS_OF, MANAGER, _serve, sign, stop
 
 
 def _command_body(fake, text: str = "kpi") -> str:
@@ -82,8 +82,7 @@ def test_healthz_is_503_when_the_database_is_down(world):
     try:
         response = httpx.get(f"{url}/healthz", timeout=10)
     finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+        stop(server, thread)
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
 
@@ -129,8 +128,7 @@ def test_the_endpoint_checks_with_bolts_secret_when_settings_have_none(world):
         response = httpx.post(f"{url}/slack/events", content=body, headers=head, timeout=10)
         unsigned = httpx.post(f"{url}/slack/events", content=body, timeout=10)
     finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+        stop(server, thread)
     assert response.status_code == 200
     assert unsigned.status_code == 401
     world.fake.wait_for("response_url")

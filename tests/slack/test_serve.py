@@ -153,6 +153,23 @@ def test_prm_serve_socket_mode_connects_and_answers(db_url, engine, fake):
         assert "次のステップ" in words(answer.params)
 
 
+def _serve_in_process(cli, monkeypatch, fake, *drop: str, **extra: str):
+    """`prm serve` when it stops at start-up, run in-process (no interpreter to start):
+    the same command, settings from the same environment, exit code and stderr. It fails
+    before it serves or starts any thread; the secrets it registers for log redaction are
+    forgotten afterwards, as they would be with its process."""
+    from bot.core import logs
+
+    monkeypatch.setattr(logs, "_secrets", logs._secrets)
+    for key in list(os.environ):
+        if key.startswith(("PRM_", "SLACK_")):
+            monkeypatch.delenv(key)
+    env = _env(cli.db_url, fake, **extra)
+    for key in drop:
+        del env[key]
+    return cli("serve", env={k: v for k, v in env.items() if k.startswith(("PRM_", "SLACK_"))})
+
+
 @pytest.mark.parametrize(
     ("drop", "message"),
     [
@@ -160,30 +177,15 @@ def test_prm_serve_socket_mode_connects_and_answers(db_url, engine, fake):
         ("SLACK_BOT_TOKEN", "set SLACK_BOT_TOKEN"),
     ],
 )
-def test_prm_serve_says_which_setting_is_missing(db_url, fake, drop, message):
-    env = _env(db_url, fake)
-    del env[drop]
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli.main", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
+def test_prm_serve_says_which_setting_is_missing(cli, monkeypatch, fake, drop, message):
+    done = _serve_in_process(cli, monkeypatch, fake, drop)
+    assert done.exit_code == 2
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
-def test_prm_serve_reports_a_refused_token(db_url, fake):
-    env = _env(db_url, fake, SLACK_BOT_TOKEN="xoxb-revoked")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli.main", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
+def test_prm_serve_reports_a_refused_token(cli, monkeypatch, fake):
+    done = _serve_in_process(cli, monkeypatch, fake, SLACK_BOT_TOKEN="xoxb-revoked")
+    assert done.exit_code == 2
     assert "Slack refused" in done.stderr and "invalid_auth" in done.stderr
     assert "xoxb-revoked" not in done.stderr
 
@@ -201,16 +203,9 @@ def test_prm_serve_socket_with_a_refused_app_token_says_so(db_url, fake):
     assert "invalid_auth" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_bad_frozen_clock_is_a_configuration_error(db_url, fake):
-    env = _env(db_url, fake, PRM_AS_OF="yesterday")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli.main", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2 and "AS_OF" in done.stderr and "Traceback" not in done.stderr
+def test_a_bad_frozen_clock_is_a_configuration_error(cli, monkeypatch, fake):
+    done = _serve_in_process(cli, monkeypatch, fake, PRM_AS_OF="yesterday")
+    assert done.exit_code == 2 and "AS_OF" in done.stderr and "Traceback" not in done.stderr
 
 
 def _peak_rss_kib(pid: int) -> int:
@@ -355,7 +350,11 @@ def test_a_card_owed_while_slack_was_down_arrives_once_it_is_back(db_url, engine
 
     seed(engine)
     port = _free_port()
-    env = _env(db_url, fake, PRM_OUTBOX_POLL_SECONDS="0.5")
+    # The process's slack_sdk retries a refused connection without its 0.5–1.5 s sleep
+    # (tests/subprocess_hooks/sitecustomize.py), and its worker polls every 0.1 s.
+    hooks = str(Path(__file__).resolve().parents[1] / "subprocess_hooks")
+    pythonpath = os.pathsep.join(p for p in (hooks, os.environ.get("PYTHONPATH")) if p)
+    env = _env(db_url, fake, PRM_OUTBOX_POLL_SECONDS="0.1", PYTHONPATH=pythonpath)
     with running(["serve", "--port", str(port)], env) as proc:
         output, reader = _wait_listening(port, proc)
         fake.down()
@@ -391,9 +390,20 @@ def test_a_card_owed_while_slack_was_down_arrives_once_it_is_back(db_url, engine
             assert owed() == 2, "".join(output)
         back = time.monotonic()
         fake.up()
+        # The backoff's first 5 s (bot/slack/delivery.py `backoff`, checked with an injected
+        # wall clock in tests/jobs/test_delivery_fates.py) pass at once: the rows are made
+        # due now, as the worker would find them with its wall clock moved on. (Only after
+        # `up()`: a row made due while Slack is still down could be tried, and put off.)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE delivery SET next_attempt_at = attempted_at"
+                    " WHERE status = 'retry' AND attempted_at IS NOT NULL"
+                )
+            )
         posts = fake.wait_for("chat.postMessage", count=2, timeout=90)
         assert posts, "".join(output)
-        assert time.monotonic() - back < 90  # first retry after 5 s, then at most 60 s
+        assert time.monotonic() - back < 90  # due rows go on the worker's next poll
         channels = sorted(c.params["channel"] for c in posts)
         assert channels == sorted([fake._dm_channel(REP_EN), fake._dm_channel(MANAGER)])
     reader.join(timeout=10)

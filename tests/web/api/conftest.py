@@ -26,7 +26,7 @@ from bot.core.settings import Settings
 from bot.store.tables import Event
 from bot.web.asgi import create_web_app
 from tests.builders import Store
-from tests.slack.conftest import _serve
+from tests.slack.conftest import _serve, stop
 
 TOKEN = "test-api-token-0123456789"
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -102,8 +102,7 @@ def serve_api(engine: Engine, settings: Settings) -> Iterator[Api]:
     try:
         yield Api(url, engine, settings)
     finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+        stop(server, thread)
 
 
 def api_settings(db_url: str, **overrides: Any) -> Settings:
@@ -119,8 +118,8 @@ def empty_api(db_url: str, engine: Engine) -> Iterator[Api]:
 
 
 @pytest.fixture
-def api(db_url: str, engine: Engine) -> Iterator[Api]:
+def api(db_url: str, engine: Engine, seeded) -> Iterator[Api]:
     """The API on the seeded world."""
-    seed(engine)
+    seeded(seed)
     with serve_api(engine, api_settings(db_url)) as api:
         yield api
