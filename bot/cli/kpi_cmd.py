@@ -1,4 +1,4 @@
-"""`prm kpi`: the five KPIs as tables for people, or JSON/CSV for machines.
+"""`prm kpi`: the KPIs as tables for people (by name), or JSON/CSV for machines (by key).
 
 Thin: parse the flags into `KpiParams`, check the scope, call the engine, render.
 """
@@ -20,6 +20,8 @@ from bot.kpi import KPI_NAMES, KpiParams, Scope, compute
 from bot.kpi.lookup import ScopeError, check_scope
 from bot.kpi.params import params_from_settings
 from bot.kpi.registry import EXTRA_KPIS, build_report_concurrently, report_header
+from bot.store.content import catalogue
+from bot.store.partners import partner_names, rep_names
 
 
 class Format(StrEnum):
@@ -58,8 +60,14 @@ def kpi(
         None, "--signed-to", help="Only partners signed before this date (exclusive)."
     ),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+    keys: bool = typer.Option(
+        False, "--keys", help="Tables: show each partner's, rep's and asset's key beside its name."
+    ),
 ) -> None:
-    """Compute one KPI, or all five, over the cohort of signed partners."""
+    """Compute one KPI, or all of them, over the cohort of signed partners.
+
+    Tables name partners, reps and assets (--keys adds their keys); JSON and CSV carry keys.
+    """
     if name not in (*KPI_NAMES, *EXTRA_KPIS, "all"):
         fail(f"unknown KPI {name!r}: choose one of {', '.join((*KPI_NAMES, *EXTRA_KPIS))}, all")
     conf = settings()
@@ -90,10 +98,18 @@ def kpi(
         )
     except ValueError as exc:
         fail(str(exc))
-    show_report(engine(), params, name, fmt.value)
+    show_report(engine(), params, name, fmt.value, keys=keys, currency=conf.currency)
 
 
-def show_report(eng: Engine, params: KpiParams, name: str = "all", fmt: str = "table") -> None:
+def show_report(
+    eng: Engine,
+    params: KpiParams,
+    name: str = "all",
+    fmt: str = "table",
+    *,
+    keys: bool = False,
+    currency: str | None = None,
+) -> None:
     """Print one KPI or the whole report; the demo and the CLI share it."""
     with eng.connect() as conn:
         try:
@@ -120,4 +136,30 @@ def show_report(eng: Engine, params: KpiParams, name: str = "all", fmt: str = "t
         console = Console(highlight=False)
         if not console.is_terminal:  # a pipe or a file: wide enough for every table
             console = Console(highlight=False, width=110)
-        console.print(tables.render(report, names))
+        namer = named(eng, report, names, keys, currency, params.coaching_min_leads)
+        console.print(tables.render(report, names, namer))
+
+
+def named(
+    eng: Engine,
+    report: dict[str, Any],
+    names: tuple[str, ...],
+    keys: bool,
+    currency: str | None,
+    min_leads: int = 0,
+) -> tables.Namer:
+    """The names of what the tables show: a first rendering records the keys on screen,
+    then only those are looked up (a cohort of 100k reps shows 15 of them)."""
+    recorder = tables.Namer(min_leads=min_leads)  # the same rows as the real rendering
+    tables.render(report, names, recorder)
+    wanted = recorder.wanted
+    with eng.connect() as conn:
+        assets = {row.key: row.title for row in catalogue(conn, None)} if wanted["assets"] else {}
+        return tables.Namer(
+            partners=partner_names(conn, wanted["partners"]),
+            reps=rep_names(conn, wanted["reps"]),
+            assets=assets,
+            show_keys=keys,
+            currency=currency or settings().currency,
+            min_leads=min_leads,
+        )

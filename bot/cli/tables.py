@@ -2,6 +2,13 @@
 
 Long lists are cut to `LIMIT` rows with a note; `--format csv|json` always has everything.
 
+People read names: partners, reps and assets are shown by name (an asset by its title),
+through a `Namer`; `prm kpi --keys` adds each one's key beside it, dimmed. Every name
+and key goes into a table as a `Text`, never as a string, so a partner called
+"[bold red]Acme" is printed as typed and cannot inject Rich markup. `render` is run twice
+by `bot.cli.kpi_cmd`: once with a recording `Namer` to learn which keys are on screen (only
+those are looked up, however large the cohort), once with their names.
+
 `csv_report` is the CSV `prm kpi --format csv` prints (the long rows of `bot.cli.flat`),
 made safe to open in a spreadsheet: a cell that a spreadsheet would run as a formula
 (`=HYPERLINK(…)`, `@SUM(…)`, `+cmd|…`) is written with a leading `'`, as OWASP recommends
@@ -11,7 +18,8 @@ for CSV injection. Numbers are left alone, so `-5` and `-0.25` stay numbers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -20,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli import flat
-from bot.core.numbers import NULL, count, days, number, pct
+from bot.core.numbers import NULL, count, days, money, number, pct
 from bot.kpi.registry import EXTRA_KPIS, KPI_NAMES, KPIS
 
 LIMIT = 15
@@ -67,16 +75,58 @@ def csv_report(sections: dict[str, dict[str, Any]]) -> str:
     return "".join(lines)
 
 
+@dataclass
+class Namer:
+    """Names for the keys a table shows (a key without a known name shows as itself).
+
+    `wanted` records every key asked for, by kind, so a first rendering learns what to look
+    up. `show_keys` (`prm kpi --keys`) puts the key, dimmed, after each name.
+    """
+
+    partners: Mapping[str, str | None] = field(default_factory=dict)
+    reps: Mapping[str, str | None] = field(default_factory=dict)
+    assets: Mapping[str, str | None] = field(default_factory=dict)
+    show_keys: bool = False
+    currency: str = "USD"
+    min_leads: int = 0  # "top reps" need this many leads (PRM_COACHING_MIN_LEADS)
+    wanted: dict[str, set[str]] = field(
+        default_factory=lambda: {"partners": set(), "reps": set(), "assets": set()}
+    )
+
+    def _name(self, kind: str, names: Mapping[str, str | None], key: str) -> Text:
+        self.wanted[kind].add(key)
+        name = names.get(key) or key
+        if self.show_keys and name != key:
+            return Text.assemble(name, (f"  {key}", "dim"))
+        return Text(name)
+
+    def partner(self, key: str) -> Text:
+        return self._name("partners", self.partners, key)
+
+    def rep(self, key: str) -> Text:
+        return self._name("reps", self.reps, key)
+
+    def asset(self, key: str) -> Text:
+        return self._name("assets", self.assets, key)
+
+    def money(self, value: Any) -> str:
+        return money(value, self.currency, "en")
+
+
+def names_in(keys: Collection[str], namer: Callable[[str], Text]) -> Text:
+    return Text(", ").join(namer(k) for k in keys)
+
+
 def _more(total: int, shown: int) -> list[RenderableType]:
     if total > shown:
         return [Text(f"… and {total - shown:,} more (--format csv lists them all)", style="dim")]
     return []
 
 
-def _keys(title: str, keys: list[str]) -> Text:
-    shown = ", ".join(keys[:LIMIT]) if keys else NULL
+def _keys(title: str, keys: list[str], namer: Callable[[str], Text]) -> Text:
+    shown = names_in(keys[:LIMIT], namer) if keys else Text(NULL)
     extra = f" … and {len(keys) - LIMIT:,} more" if len(keys) > LIMIT else ""
-    return Text.assemble((f"{title} ({len(keys):,}): ", "bold"), shown + extra)
+    return Text.assemble((f"{title} ({len(keys):,}): ", "bold"), shown, extra)
 
 
 def header(report: dict[str, Any]) -> Text:
@@ -89,13 +139,14 @@ def header(report: dict[str, Any]) -> Text:
     )
 
 
-def funnel(obj: dict[str, Any]) -> RenderableType:
+def funnel(obj: dict[str, Any], names: Namer) -> RenderableType:
     table = Table()
     table.add_column("step", no_wrap=True)
     for col in ("reached", "step rate", "cumulative", "stuck here", "median days stuck"):
         table.add_column(col, justify="right")
+    bottleneck = shown_bottleneck(obj)
     for step in obj["steps"]:
-        is_bottleneck = step["key"] == obj["bottleneck"]
+        is_bottleneck = step["key"] == bottleneck
         table.add_row(
             step["key"] + (" ◀" if is_bottleneck else ""),
             count(step["reached"]),
@@ -105,10 +156,20 @@ def funnel(obj: dict[str, Any]) -> RenderableType:
             days(step.get("stuck_median_days")),
             style="bold yellow" if is_bottleneck else None,
         )
-    return Group(table, Text.assemble(("◀ Bottleneck: ", "bold"), obj["bottleneck"] or NULL))
+    if bottleneck is None and obj["bottleneck"] is not None:
+        return Group(table, Text("No bottleneck: no step loses partners.", style="bold"))
+    return Group(table, Text.assemble(("◀ Bottleneck: ", "bold"), bottleneck or NULL))
 
 
-def content(obj: dict[str, Any]) -> RenderableType:
+def shown_bottleneck(obj: dict[str, Any]) -> str | None:
+    """The spec's bottleneck, unless its step keeps everyone (100 %): then nothing drops."""
+    rates = {s["key"]: s["step_rate"] for s in obj["steps"]}
+    key = obj["bottleneck"]
+    rate_ = rates.get(key) if key else None
+    return key if rate_ is not None and rate_ < 1 else None
+
+
+def content(obj: dict[str, Any], names: Namer) -> RenderableType:
     summary = Text(
         f"downloads {count(obj['downloads'])} · unique users {count(obj['unique_users'])} · "
         f"unique partners {count(obj['unique_partners'])} · "
@@ -119,16 +180,18 @@ def content(obj: dict[str, Any]) -> RenderableType:
     table.add_column("downloads", justify="right")
     table.add_column("unique users", justify="right")
     for asset in obj["assets"][:LIMIT]:
-        table.add_row(asset["key"], count(asset["downloads"]), count(asset["unique_users"]))
+        table.add_row(
+            names.asset(asset["key"]), count(asset["downloads"]), count(asset["unique_users"])
+        )
     return Group(
         table,
         *_more(len(obj["assets"]), LIMIT),
         summary,
-        _keys("Never downloaded", obj["never_downloaded"]),
+        _keys("Never downloaded", obj["never_downloaded"], names.asset),
     )
 
 
-def deals(obj: dict[str, Any]) -> RenderableType:
+def deals(obj: dict[str, Any], names: Namer) -> RenderableType:
     summary = Text(
         f"registered {count(obj['registered'])} · activated {count(obj['activated'])} "
         f"({pct(obj['activation_rate'])}) · newly activated {count(obj['newly_activated'])}"
@@ -139,16 +202,16 @@ def deals(obj: dict[str, Any]) -> RenderableType:
     table.add_column("partner")
     table.add_column("deals registered", justify="right")
     for partner in busiest[:LIMIT]:
-        table.add_row(partner["key"], count(partner["registered"]))
+        table.add_row(names.partner(partner["key"]), count(partner["registered"]))
     return Group(
         table,
         *_more(len(busiest), LIMIT),
         summary,
-        _keys("Last push — not activated", obj["not_activated"]),
+        _keys("Last push — not activated", obj["not_activated"], names.partner),
     )
 
 
-def reps(obj: dict[str, Any]) -> RenderableType:
+def reps(obj: dict[str, Any], names: Namer) -> RenderableType:
     summary = Text(
         f"leads per rep {number(obj['per_rep_leads'], 2)} · deals per rep "
         f"{number(obj['per_rep_deals'], 2)} · active reps {count(obj['active_reps'])} of "
@@ -164,23 +227,33 @@ def reps(obj: dict[str, Any]) -> RenderableType:
             )
         for rep in people[:LIMIT]:
             table.add_row(
-                rep["key"],
-                rep["partner_key"],
+                names.rep(rep["key"]),
+                names.partner(rep["partner_key"]),
                 count(rep["leads"]),
                 count(rep["deals"]),
-                pct(rep["conversion"]),
+                pct(rep["conversion"]) + (" †" if over_100(rep) else ""),
             )
         return table
 
     top = sorted(obj["reps"], key=lambda r: (-r["deals"], -r["leads"], r["key"]))
-    top = [r for r in top if r["leads"] or r["deals"]]
+    active = [r for r in top if r["leads"] or r["deals"]]
+    top = [r for r in active if r["deals"] and r["leads"] >= names.min_leads]
+    left_out = len(active) - len(top)
     coaching = [r for r in obj["reps"] if r["needs_coaching"]]
     coaching.sort(key=lambda r: (r["conversion"] or 0, -r["leads"], r["key"]))
-    parts: list[RenderableType] = [
-        rep_table("Top reps in the period", top),
-        *_more(len(top), LIMIT),
-        summary,
-    ]
+    title = "Top reps in the period"
+    if names.min_leads:
+        title += f" (at least {names.min_leads:,} leads)"
+    parts: list[RenderableType] = [rep_table(title, top), *_more(len(top), LIMIT)]
+    if left_out and names.min_leads:
+        parts.append(
+            Text(f"{left_out:,} more active reps have fewer leads and are not ranked", style="dim")
+        )
+    if any(over_100(r) for r in [*top[:LIMIT], *coaching[:LIMIT]]):
+        parts.append(
+            Text("† more deals than leads: some deals were registered without a lead", style="dim")
+        )
+    parts.append(summary)
     if coaching:
         parts += [rep_table("Needs coaching (many leads, low conversion)", coaching)]
         parts += _more(len(coaching), LIMIT)
@@ -189,7 +262,11 @@ def reps(obj: dict[str, Any]) -> RenderableType:
     return Group(*parts)
 
 
-def retention(obj: dict[str, Any]) -> RenderableType:
+def over_100(rep: dict[str, Any]) -> bool:
+    return bool(rep["leads"]) and rep["deals"] > rep["leads"]
+
+
+def retention(obj: dict[str, Any], names: Namer) -> RenderableType:
     table = Table()
     for col in ("months", "eligible", "retained", "rate"):
         table.add_column(col, justify="right")
@@ -200,10 +277,10 @@ def retention(obj: dict[str, Any]) -> RenderableType:
             count(window["retained"]),
             pct(window["rate"]),
         )
-    return Group(table, _keys("Dormant (no activity in 30 days)", obj["dormant"]))
+    return Group(table, _keys("Dormant (no activity in 30 days)", obj["dormant"], names.partner))
 
 
-def nudge_lift(obj: dict[str, Any]) -> RenderableType:
+def nudge_lift(obj: dict[str, Any], names: Namer) -> RenderableType:
     table = Table()
     for col in ("group", "reps", "completed", "rate"):
         table.add_column(col, justify="right")
@@ -218,26 +295,64 @@ def nudge_lift(obj: dict[str, Any]) -> RenderableType:
     return Group(table, Text(f"lift over {obj['window_days']} days: {lift}"))
 
 
+def pipeline(obj: dict[str, Any], names: Namer) -> RenderableType:
+    summary = Text(
+        f"registered {count(obj['registered_deals'])} deals worth "
+        f"{names.money(obj['registered_amount'])} · won {count(obj['won_deals'])} worth "
+        f"{names.money(obj['won_amount'])} · win rate {pct(obj['win_rate'])}"
+    )
+    biggest = sorted(
+        (p for p in obj["by_partner"] if p["registered_amount"] or p["won_amount"]),
+        key=lambda p: (-p["won_amount"], -p["registered_amount"], p["key"]),
+    )
+    table = Table()
+    table.add_column("partner")
+    for col in ("registered", "won", "won deals"):
+        table.add_column(col, justify="right")
+    for partner in biggest[:LIMIT]:
+        table.add_row(
+            names.partner(partner["key"]),
+            names.money(partner["registered_amount"]),
+            names.money(partner["won_amount"]),
+            count(partner["won_deals"]),
+        )
+    parts: list[RenderableType] = [table, *_more(len(biggest), LIMIT), summary]
+    if obj["missing_amount"]:
+        parts.append(
+            Text(
+                f"{count(obj['missing_amount'])} deal events in the period have no amount "
+                "(counted as 0 in the sums)",
+                style="dim",
+            )
+        )
+    return Group(*parts)
+
+
 # The panel titles: the registry's titles, the spec's five numbered in their order.
 TITLES: dict[str, str] = {
     **{name: f"{i} · {KPIS[name].title}" for i, name in enumerate(KPI_NAMES, start=1)},
     **{name: kpi.title for name, kpi in EXTRA_KPIS.items()},
 }
 
-SECTIONS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {
+SECTIONS: dict[str, Callable[[dict[str, Any], Namer], RenderableType]] = {
     "funnel": funnel,
     "content": content,
     "deals": deals,
     "reps": reps,
     "retention": retention,
+    "pipeline": pipeline,
     "nudge_lift": nudge_lift,
 }
 
 
-def render(report: dict[str, Any], names: tuple[str, ...]) -> RenderableType:
+def render(
+    report: dict[str, Any], names: tuple[str, ...], namer: Namer | None = None
+) -> RenderableType:
+    """The KPIs `names` of `report` as panels; without a `namer`, keys stand for names."""
+    namer = namer or Namer()
     parts: list[RenderableType] = [header(report)]
     for name in names:
-        body = SECTIONS[name](report[name])
+        body = SECTIONS[name](report[name], namer)
         parts.append(
             Panel(body, title=TITLES[name], title_align="left", expand=False, border_style="dim")
         )

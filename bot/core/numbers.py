@@ -1,9 +1,15 @@
-"""How people see numbers (kpi-spec.md, "Rounding and display"): 44.4 %, 1,234, and — for null.
+"""How people see numbers (kpi-spec.md, "Rounding and display"): 44.4 %, 1,234, and — for null;
+money in the program currency (`money`): $1.2M, $12,300, ¥12,300,000.
 
 Shared by the CLI tables and, later, Slack messages, so both always read the same.
 """
 
 from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel import Locale
+from babel.numbers import format_compact_currency, format_currency
 
 NULL = "—"
 
@@ -40,3 +46,42 @@ def change(delta: dict | None, kind: str = "count") -> str:
     if kind == "number":
         return f"{arrow} {size:,.1f}"
     return f"{arrow} {abs(value):,}"
+
+
+# Money (kpi-spec.md §6): the program's one currency (`PRM_CURRENCY`) in the reader's locale.
+COMPACT_FROM = 1_000_000  # English shows $1.2M from here on, $12,300 below
+FULLWIDTH_YEN, YEN = "\uffe5", "\u00a5"  # CLDR's ja yen sign, and the one people type
+
+
+def money(value: float | int | Decimal | None, currency: str = "USD", locale: str = "en") -> str:
+    """An amount as people read it: en `$1.2M` (from a million on) or `$12,300`; ja the
+    full amount with separators (`¥12,300,000`). Amounts are rounded to whole currency
+    units (only an amount below one unit keeps its cents: `$0.25`); JPY never shows
+    decimals; "—" for null."""
+    if value is None:
+        return NULL
+    amount = Decimal(str(value))
+    if abs(amount) >= 1:  # a KPI, not an invoice: whole currency units
+        amount = amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if not locale.startswith("ja") and abs(amount) >= COMPACT_FROM:
+        # One decimal of millions/billions, rounded half up ($1.25M reads $1.3M; Babel
+        # alone rounds half to even).
+        digits = len(str(int(abs(amount))))
+        unit = Decimal(10) ** ((digits - 1) // 3 * 3 - 1)
+        amount = (amount / unit).quantize(Decimal(1), rounding=ROUND_HALF_UP) * unit
+        text = format_compact_currency(amount, currency, locale=locale, fraction_digits=1)
+    else:
+        whole = amount == amount.to_integral_value()
+        pattern = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0]
+        text = (
+            format_currency(
+                amount,
+                currency,
+                format=pattern.replace(".00", ""),
+                locale=locale,
+                currency_digits=False,
+            )
+            if whole
+            else format_currency(amount, currency, locale=locale)
+        )
+    return text.replace(FULLWIDTH_YEN, YEN)

@@ -49,6 +49,7 @@ def kpi_answer(
         "kpis": names,
         "report": _for_viewer(report, viewer),
         "lists": _lists(conn, report),
+        "named": _named(conn, _for_viewer(report, viewer), p),
         "scope": _scope_label(viewer, partner),
         "journey": [s.key for s in p.journey],
     }
@@ -71,6 +72,7 @@ def partner_card(
         "journey": _journey(p, reached, since),
         "report": _for_viewer(report, viewer),
         "lists": _lists(conn, report),
+        "named": _named(conn, _for_viewer(report, viewer), p),
     }
 
 
@@ -157,6 +159,68 @@ def _lists(conn: Connection, report: dict[str, Any]) -> dict[str, Any]:
             [{**r, "name": rep_name.get(r["key"]) or r["key"]} for r in flagged]
         )
     return lists
+
+
+def _named(conn: Connection, report: dict[str, Any], p: KpiParams) -> dict[str, Any]:
+    """The detail lists of `/prm kpi X`, by name (never bare keys), first LIST_LIMIT each:
+
+    - `deals`: partners with deal registrations in the period, most first;
+    - `reps`: the top reps by deals among those with at least `coaching_min_leads` leads
+      (a rep with 1 lead and 1 deal is no "top rep"); `few_leads` counts the active reps
+      left out for having fewer;
+    - `pipeline`: partners with deal value in the period, most won first.
+    """
+    named: dict[str, Any] = {"min_leads": p.coaching_min_leads}
+    partners: list[str] = []
+    busiest: list[dict[str, Any]] = []
+    if "deals" in report:
+        busiest = sorted(
+            (r for r in report["deals"]["by_partner"] if r["registered"]),
+            key=lambda r: (-r["registered"], r["key"]),
+        )
+        partners += [r["key"] for r in shown(busiest)]
+    value: list[dict[str, Any]] = []
+    if "pipeline" in report:
+        value = sorted(
+            (
+                r
+                for r in report["pipeline"]["by_partner"]
+                if r["registered_amount"] or r["won_amount"] or r["won_deals"]
+            ),
+            key=lambda r: (-r["won_amount"], -r["registered_amount"], r["key"]),
+        )
+        partners += [r["key"] for r in shown(value)]
+    top: list[dict[str, Any]] = []
+    few = 0
+    if "reps" in report:
+        people = report["reps"]["reps"]
+        top = sorted(
+            (r for r in people if r["leads"] >= p.coaching_min_leads and r["deals"]),
+            key=lambda r: (-r["deals"], -(r["conversion"] or 0), r["key"]),
+        )
+        few = sum(
+            1 for r in people if (r["leads"] or r["deals"]) and r["leads"] < p.coaching_min_leads
+        )
+        partners += [r["partner_key"] for r in shown(top)]
+    names = partner_names(conn, set(partners))
+    if "deals" in report:
+        named["deals"] = listed([{**r, "name": names.get(r["key"], r["key"])} for r in busiest])
+    if "pipeline" in report:
+        named["pipeline"] = listed([{**r, "name": names.get(r["key"], r["key"])} for r in value])
+    if "reps" in report:
+        rep_name = rep_names(conn, {r["key"] for r in shown(top)})
+        named["reps"] = listed(
+            [
+                {
+                    **r,
+                    "name": rep_name.get(r["key"]) or r["key"],
+                    "partner_name": names.get(r["partner_key"], r["partner_key"]),
+                }
+                for r in top
+            ]
+        )
+        named["few_leads"] = few
+    return named
 
 
 def _scope_label(viewer: Viewer, partner: PartnerRef | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The five process KPIs (kpi-spec.md), computed in SQL. No Slack, no printing here.
+"""The five process KPIs and `pipeline` (kpi-spec.md), computed in SQL. No Slack, no printing.
 
 Public API: `KpiParams`/`Scope` say what is asked; `compute(name, conn, params)` returns one
 KPI's JSON object, `build_report(conn, params)` the whole machine-readable report.

@@ -15,6 +15,7 @@ from bot.kpi.deals import deals
 from bot.kpi.funnel import funnel
 from bot.kpi.nudge_lift import nudge_lift
 from bot.kpi.params import KpiParams
+from bot.kpi.pipeline import pipeline
 from bot.kpi.reps import reps
 from bot.kpi.retention import retention
 from bot.kpi.sql import cohort_size
@@ -49,6 +50,12 @@ KPIS: dict[str, KpiDef] = {
         KpiDef("deals", "Activation: deal registrations", deals, "Deal registrations (activation)"),
         KpiDef("reps", "Productivity per rep in the period", reps, "Leads and deals per rep"),
         KpiDef("retention", "Retention: continued use", retention, "Continued use (retention)"),
+        KpiDef(
+            "pipeline",
+            "Sales impact: deal value registered and won",
+            pipeline,
+            "Deal value registered and won",
+        ),
     )
 }
 KPI_NAMES: tuple[str, ...] = tuple(KPIS)
@@ -110,7 +117,7 @@ def build_report_concurrently(
             return report_header(conn, params) if name == "header" else compute(name, conn, params)
 
     # Slowest first, so the pool finishes as early as it can.
-    order = ("funnel", "reps", "retention", "content", "deals", "header")
+    order = ("funnel", "reps", "retention", "content", "deals", "pipeline", "header")
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prm-kpi") as pool:
         results = dict(zip(order, pool.map(run, order), strict=True))
     report = results.pop("header")

@@ -111,3 +111,55 @@ def test_demo_exchange_files_hold_no_would_be_formulas(tmp_path) -> None:
             for row in csv.reader(fh):
                 for cell in row:
                     assert tables.spreadsheet_safe(cell) == cell, (path.name, cell)
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "locale", "shown"),
+    [
+        (1_234_567, "USD", "en", "$1.2M"),
+        (1_250_000, "USD", "en", "$1.3M"),  # half up, not Babel's half-even $1.2M
+        (15_550_000_000, "USD", "en", "$15.6B"),
+        (12_300, "USD", "en", "$12,300"),
+        (896_765.61, "USD", "en", "$896,766"),  # whole units
+        (0.25, "USD", "en", "$0.25"),  # below one unit: its cents
+        (0, "USD", "en", "$0"),
+        (None, "USD", "en", "—"),
+        (12_300_000, "JPY", "ja", "¥12,300,000"),  # full amount, the ¥ people type
+        (1_234.5, "JPY", "ja", "¥1,235"),  # no decimals in yen
+        (1_234_567, "USD", "ja", "$1,234,567"),
+        (1_234_567, "JPY", "en", "¥1.2M"),
+    ],
+)
+def test_money_in_the_readers_locale(value, currency, locale, shown) -> None:
+    from bot.core.numbers import money
+
+    assert money(value, currency, locale) == shown
+
+
+def _plain(renderable) -> str:
+    from rich.console import Console
+
+    console = Console(width=120, record=True, highlight=False)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_no_bottleneck_when_nothing_drops() -> None:
+    steps = [
+        {"key": "signed", "reached": 3, "step_rate": None, "cumulative_rate": 1.0, "stuck": 0},
+        {"key": "registered", "reached": 3, "step_rate": 1.0, "cumulative_rate": 1.0, "stuck": 3},
+    ]
+    text = _plain(tables.funnel({"steps": steps, "bottleneck": "registered"}, tables.Namer()))
+    assert "No bottleneck" in text and "◀" not in text
+    steps[1] = {**steps[1], "reached": 2, "step_rate": 2 / 3}
+    text = _plain(tables.funnel({"steps": steps, "bottleneck": "registered"}, tables.Namer()))
+    assert "◀ Bottleneck: registered" in text
+
+
+def test_names_are_text_not_markup_and_keys_on_request() -> None:
+    namer = tables.Namer(partners={"acme": "[red]Acme[/red]"}, show_keys=True)
+    obj = {"registered": 1, "activated": 1, "activation_rate": 1.0, "newly_activated": 0,
+           "by_partner": [{"key": "acme", "registered": 1}], "not_activated": ["acme"]}  # fmt: skip
+    text = _plain(tables.deals(obj, namer))
+    assert "[red]Acme[/red]  acme" in text
+    assert namer.wanted["partners"] == {"acme"}

@@ -34,12 +34,22 @@ def assert_figures(text: str, report: dict) -> None:
     deals, funnel = report["deals"], report["funnel"]
     assert f"{numbers.count(report['cohort_size'])} partner" in text
     assert f"{numbers.count(deals['registered'])} deal" in text
-    assert f"{numbers.count(deals['activated'])} partner" in text
-    assert f"({numbers.pct(deals['activation_rate'])})" in text
-    for step in funnel["steps"][1:]:
-        assert f"{numbers.count(step['reached'])} · {numbers.pct(step['step_rate'])}" in text
-    for window in report["retention"]["windows"]:
-        assert f"{window['months']} months: {numbers.pct(window['rate'])}" in text
+    if report["cohort_size"] == 1:
+        # One partner: its journey as a checklist, "activated" and per-window yes/no, not
+        # rates of 0 % and 100 % over one partner (issue 11 item 7).
+        for step in funnel["steps"]:
+            assert f"{'✅' if step['reached'] else '⬜'} " in text
+        assert ("· activated" if deals["activated"] else "not activated yet") in text
+        for window in report["retention"]["windows"]:
+            assert f"{window['months']} months: " in text
+            assert f"{window['months']} months: {numbers.pct(window['rate'])}" not in text
+    else:
+        assert f"{numbers.count(deals['activated'])} partner" in text
+        assert f"({numbers.pct(deals['activation_rate'])})" in text
+        for step in funnel["steps"][1:]:
+            assert f"{numbers.count(step['reached'])} · {numbers.pct(step['step_rate'])}" in text
+        for window in report["retention"]["windows"]:
+            assert f"{window['months']} months: {numbers.pct(window['rate'])}" in text
     reps = report["reps"]
     assert f"{numbers.number(reps['per_rep_leads'])} leads and" in text
 
@@ -158,7 +168,8 @@ def test_partner_card_shows_journey_kpis_and_reps(world):
     assert "Acme Corp" in text and "`acme` · tier gold" in text
     assert "✅ Signed" in text and "✅ Registered a deal" in text and "⬜ Won a deal" in text
     assert "next: *Won a deal*" in text
-    assert "`acme-alice`: 12 leads, 5 deals, 41.7 %" in text
+    assert "Alice: 12 leads, 5 deals, 41.7 %" in text  # by name (issue 11), never a bare key
+    assert "`acme-alice`" not in text
 
 
 def test_me_shows_the_reps_own_journey_and_next_step(world):

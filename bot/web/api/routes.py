@@ -160,7 +160,9 @@ def build_router(settings: Settings, engine: Engine, clock: Callable[[], datetim
         },
     )
     async def get_kpi(
-        kpi: KpiName = Query(KpiName("all"), description="all, one of the five, or nudge_lift."),
+        kpi: KpiName = Query(
+            KpiName("all"), description="all, or one KPI: " + ", ".join(KPI_CHOICES[1:]) + "."
+        ),
         as_of: str | None = Query(None, description="Date or ISO-8601 time. Default: now."),
         period_from: str | None = Query(None, alias="from", description="Period start."),
         period_to: str | None = Query(None, alias="to", description="Period end (exclusive)."),
