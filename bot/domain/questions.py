@@ -6,6 +6,7 @@ arrives as people typed it; undoing Slack's `&lt;`/`&gt;`/`&amp;` is bot.slack.d
     me [PERIOD]
     tips on|off
     register [lead|deal]
+    todo
     help
 
 Words are matched case-insensitively; a PARTNER may have spaces ("Acme Japan"); PERIOD
@@ -23,7 +24,7 @@ from bot.kpi.periods import Period, PeriodError, looks_like_period, parse_period
 
 # Control characters (NUL included) are never part of a word people mean to type.
 CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-SUBCOMMANDS = ("kpi", "partner", "me", "tips", "register", "content", "help")
+SUBCOMMANDS = ("kpi", "partner", "me", "tips", "register", "content", "todo", "help")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def parse(text: str, tz: ZoneInfo) -> Question:
         return Question("register", switch=what)
     if sub == "content":
         return Question("content")
+    if sub == "todo":
+        return Question("todo") if not args else Question("help", unknown=" ".join(args))
     if sub == "tips":
         switch = args[0].lower() if len(args) == 1 else ""
         if switch not in ("on", "off"):

@@ -5,6 +5,8 @@ quiet hours; a run by hand does not wait for that hour), at most once per
 PRM_NUDGE_CAP_DAYS, never after "Stop these tips", and not after PRM_NUDGE_STOP_AFTER
 nudges in a row without progress. Holdout reps get the same
 decision recorded, and no message. Each nudge is keyed (rep, local day) in the ledger.
+Reps reachable only in their partner's shared channel get one batched message per channel
+and run (bot.slack.nudges.channel_message), keyed per channel and day.
 """
 
 from __future__ import annotations
@@ -14,31 +16,32 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.domain.content import tracked_assets
 from bot.domain.nudges import facts as facts_mod
-from bot.domain.nudges.fatigue import (
-    QuietHours,
-    capped,
-    in_holdout,
-    local_day,
-    paused,
-    send_window_open,
-    zone,
-)
-from bot.domain.nudges.rules import choose, load_rules
+from bot.domain.nudges.fatigue import QuietHours, in_holdout, local_day, send_window_open, zone
+from bot.domain.nudges.plan import decide
+from bot.domain.nudges.rules import load_rules
 from bot.jobs.context import JobContext
 from bot.jobs.send import deliver
 from bot.kpi.params import params_from_settings
 from bot.slack import recipients
 from bot.slack.client import slack_error
 from bot.slack.delivery import PERMANENT_ERRORS
-from bot.slack.ids import NUDGE_REGISTER_DEAL, NUDGE_REGISTER_LEAD, NUDGE_STOP
-from bot.slack.messages import pick_locale, render_message
+from bot.slack.messages import pick_locale
+from bot.slack.nudges import (
+    BUTTON_ACTIONS,
+    ChannelLine,
+    channel_key,
+    channel_locale,
+    channel_message,
+    dm_message,
+    nudge_key,
+    record_members,
+)
 from bot.store import ledger
 
 log = logging.getLogger(__name__)
 JOB = ledger.NUDGE_JOB
-BUTTON_ACTIONS = {"register_lead": NUDGE_REGISTER_LEAD, "register_deal": NUDGE_REGISTER_DEAL}
+__all__ = ["BUTTON_ACTIONS", "JOB", "run"]
 
 
 def run(ctx: JobContext) -> None:
@@ -59,24 +62,22 @@ def run(ctx: JobContext) -> None:
         ctx.engine, [r.slack_user_id for r in people if r.slack_user_id]
     )
 
+    in_channel: dict[str, list[ChannelLine]] = {}
     for rep in people:
         ctx.count("reps")
-        if rep.tips_off:
-            ctx.count("skipped:opted_out")
+        decision = decide(
+            rep,
+            facts[rep.user_id],
+            history.get(rep.user_id, []),
+            rules,
+            ctx.now,
+            s.nudge_cap_days,
+            s.nudge_stop_after,
+        )
+        if decision.rule is None:
+            ctx.count(str(decision.skip))
             continue
-        f = facts[rep.user_id]
-        rule = choose(rules, f, ctx.now)
-        if rule is None:
-            ctx.count("skipped:nothing_to_do")
-            continue
-        past = history.get(rep.user_id, [])
-        if capped(past[0].at if past else None, ctx.now, s.nudge_cap_days):
-            ctx.count("skipped:capped")
-            continue
-        sent = [(n.at, facts_mod.progressed(f, n)) for n in past if n.status == ledger.SENT]
-        if paused(sent, s.nudge_stop_after):
-            ctx.count("skipped:no_progress")
-            continue
+        rule = decision.rule
         if not rep.slack_user_id and not rep.partner_channel:
             _undeliverable(ctx, rep)
             continue
@@ -111,7 +112,7 @@ def run(ctx: JobContext) -> None:
             continue
 
         entry = ledger.Entry(
-            key=f"{JOB}:{rep.key}:{local_day(ctx.now, tz)}",
+            key=nudge_key(rep, local_day(ctx.now, tz)),
             job=JOB,
             kind=ledger.NUDGE,
             recipient=rep.slack_user_id or str(rep.partner_channel),
@@ -131,31 +132,46 @@ def run(ctx: JobContext) -> None:
             continue
 
         locale = pick_locale(rep.locale, slack_locale, s.default_locale)
-        message = render_message(
-            "nudge",
-            locale,
-            rule={"id": rule.id, "target": rule.target},
-            rep={"key": rep.key, "name": rep.name, "partner_name": rep.partner_name},
-            in_channel=not rep.slack_user_id,
-            mention=rep.slack_user_id,
-            assets=_links(s, rep.key, guides[: rule.assets]),
-            portal_url=s.portal_url,
-            button=BUTTON_ACTIONS.get(rule.button or ""),
-            stop_action=NUDGE_STOP,
-        )
-        if rep.slack_user_id:
-            to = {"user": rep.slack_user_id}
-        else:
+        if not rep.slack_user_id:
+            # A shared channel: one message per channel and run, sent after the DMs.
             assert rep.partner_channel  # else undeliverable, above
-            to = {"channel": rep.partner_channel}
-        deliver(ctx, entry, message, to, label=f"{rep.key} · {rule.id}")
+            line = ChannelLine(rep, rule, entry.key, locale)
+            in_channel.setdefault(rep.partner_channel, []).append(line)
+            continue
+        message = dm_message(s, rep, rule, guides, locale)
+        deliver(ctx, entry, message, {"user": rep.slack_user_id}, label=f"{rep.key} · {rule.id}")
+
+    for channel, lines in in_channel.items():
+        _channel(ctx, channel, lines, guides, taken)
 
 
-def _links(s, rep_key: str, assets: list[dict]) -> list[dict]:
-    """Tracked links (each open counts as the rep's download) when links can be signed."""
-    if not s.secret_key:
-        return assets
-    return tracked_assets(assets, s.public_url, s.secret_key, rep_key)
+def _channel(
+    ctx: JobContext,
+    channel: str,
+    lines: list[ChannelLine],
+    guides: list[dict],
+    taken: dict[str, dict],
+) -> None:
+    """The reps reachable only in their partner's shared channel: ONE message for them all,
+    keyed per channel and run occurrence (the local day in PRM_TIMEZONE: these reps are
+    timed there, and each is due at most once a day). Once it is sent, each rep gets their
+    own `sent` row, so caps and nudge_lift count them like everyone else."""
+    s = ctx.settings
+    entry = ledger.Entry(
+        key=channel_key(channel, local_day(ctx.now, s.tz)),
+        job=JOB,
+        kind="channel_nudge",
+        recipient=channel,
+    )
+    if taken.get(entry.key, {}).get("status", ledger.RETRY) != ledger.RETRY:
+        ctx.count("duplicate", len(lines))
+        return
+    message = channel_message(s, lines, guides, channel_locale(lines, s.default_locale))
+    label = f"{channel} · " + ", ".join(f"{ln.rep.key} · {ln.rule.id}" for ln in lines)
+    status = deliver(ctx, entry, message, {"channel": channel}, label=label)
+    if status == ledger.SENT:
+        record_members(ctx.ledger_bind, lines, channel, ctx.now, ctx.run_id)
+        ctx.count("channel_reps", len(lines))
 
 
 def _undeliverable(ctx: JobContext, rep: facts_mod.Rep) -> None:

@@ -4,8 +4,12 @@ once per manager per ISO week (the ledger key)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
+from bot.core import numbers
 from bot.core.timeutil import local_midnight
+from bot.domain import worklist
+from bot.domain.access import resolve_viewer
 from bot.domain.scorecard import chart_inputs, managers, scorecard
 from bot.jobs.context import JobContext, locale_for
 from bot.jobs.send import deliver, upload_chart
@@ -46,6 +50,10 @@ def run(ctx: JobContext) -> None:
             continue
         with ctx.engine.connect() as conn:
             card = scorecard(conn, params, manager)
+            # On top: the manager's worklist now, and what came of last week's actions.
+            viewer = resolve_viewer(conn, manager, s.admins)
+            todo = worklist.listing(conn, s, ctx.now, viewer) if card is not None else None
+            followup = worklist.followup(conn, params, manager) if card is not None else {}
         if card is None:
             ctx.count("skipped:empty_book")
             continue
@@ -60,7 +68,15 @@ def run(ctx: JobContext) -> None:
         deliver(
             ctx,
             entry,
-            render_message("scorecard", locale, card=card, params=params),
+            render_message(
+                "scorecard",
+                locale,
+                card=card,
+                params=params,
+                todo=todo,
+                followup=followup,
+                todo_money=partial(numbers.money, currency=s.currency, locale=locale),
+            ),
             {"user": manager},
             chart=chart,
             label=f"book of {card['report']['cohort_size']}",

@@ -18,13 +18,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
+from bot.core import numbers
 from bot.core.settings import Settings
+from bot.domain import worklist
 from bot.domain.access import Viewer, resolve_viewer
 from bot.domain.questions import ParseError, Question, parse
 from bot.domain.tips import Outcome, set_tips
@@ -100,8 +103,22 @@ def _answer(
             outcome = set_tips(conn, viewer.slack_user_id, question.switch == "on", now)
         kind = "not_a_rep" if outcome is Outcome.NOT_A_REP else f"tips_{question.switch}"
         return render_message("action_result", locale, kind=kind)
+    if question.command == "todo":
+        with engine.connect() as conn:
+            return todo_reply(conn, settings, now, viewer, locale)
     with engine.connect() as conn:
         return replies.command_reply(conn, settings, now, viewer, question, locale)
+
+
+def todo_reply(
+    conn: Connection, settings: Settings, now: datetime, viewer: Viewer, locale: str
+) -> Rendered:
+    """`/prm todo`: the viewer's worklist (docs/worklist.md); only for people with a book."""
+    if not worklist.may_use(viewer):
+        return render_message("todo", locale, view="not_manager")
+    money = partial(numbers.money, currency=settings.currency, locale=locale)
+    listing = worklist.listing(conn, settings, now, viewer)
+    return render_message("todo", locale, money=money, **listing)
 
 
 def register_reply(viewer: Viewer, kind: str, locale: str) -> Reply:

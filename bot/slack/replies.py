@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import difflib
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.core import numbers
 from bot.core.settings import Settings
 from bot.domain import answers
 from bot.domain.access import AccessDenied, PartnerNotFound, Role, Viewer, resolve_partner
 from bot.domain.content import library, with_tracked_urls
 from bot.domain.questions import Question
+from bot.domain.worklist import listing as worklist_listing
+from bot.domain.worklist import may_use as worklist_may_use
 from bot.kpi import KPI_NAMES, KpiParams
 from bot.kpi.params import params_from_settings
 from bot.kpi.periods import Period
@@ -66,6 +70,7 @@ def command_reply(
         )
     params = params_for(settings, now, question.period)
     rep_view = viewer.role is Role.REP
+    money = partial(numbers.money, currency=settings.currency, locale=locale)
 
     if question.command == "content":
         return content_reply(conn, settings, viewer, locale)
@@ -105,9 +110,13 @@ def command_reply(
     if question.command == "partner":
         assert partner is not None
         card = answers.partner_card(conn, params, viewer, partner)
-        return render_message("partner", locale, card=card, params=params, rep_view=rep_view)
+        return render_message(
+            "partner", locale, card=card, params=params, rep_view=rep_view, money=money
+        )
     answer = answers.kpi_answer(conn, params, viewer, question.kpi, partner)
-    return render_message("kpi", locale, answer=answer, params=params, rep_view=rep_view)
+    return render_message(
+        "kpi", locale, answer=answer, params=params, rep_view=rep_view, money=money
+    )
 
 
 def unavailable_home(locale: str) -> dict[str, Any]:
@@ -135,6 +144,8 @@ def home_view(
         home = answers.home(conn, params, viewer)
     if viewer.role is Role.REP and viewer.rep is not None:
         home["reads"] = _next_reads(conn, settings, viewer.rep.key)
+    if viewer.sees_figures and worklist_may_use(viewer):  # the worklist on top (/prm todo)
+        home["todo"] = worklist_listing(conn, settings, now, viewer)
     return render_home(
         locale,
         home=home,

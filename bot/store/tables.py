@@ -336,3 +336,27 @@ class Registration(SQLModel, table=True):
     submission_key: str | None = Field(
         default=None, sa_column=Column(String(128), unique=True, nullable=True)
     )
+
+
+class WorklistAction(SQLModel, table=True):
+    """What a manager did about a partner on their `/prm todo` worklist: nudged its reps,
+    handed it to CS, snoozed it (until `until`) or opened its card. `depth` is the
+    deepest journey step the partner had reached when they acted, so a later scorecard can
+    say whether it moved forward since (docs/worklist.md)."""
+
+    __tablename__ = "worklist_action"
+    __table_args__ = (
+        Index("ix_worklist_action_user_created", "slack_user_id", "created_at"),
+        Index("ix_worklist_action_partner", "partner_id", "action", "until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slack_user_id: str = Field(sa_column=Column(String(32), nullable=False))
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), nullable=False)
+    )
+    action: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: str = Field(sa_column=Column(String(16), nullable=False))
+    depth: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -130,7 +130,9 @@ def test_reps_without_slack_go_to_the_partner_channel_or_are_undeliverable(jobs)
     posted = [
         c for c in jobs.fake.calls_to("chat.postMessage") if c.params["channel"] == "CINITECH"
     ]
-    assert len(posted) == 1 and "For Ivan (Initech KK)" in words(posted[0].params)
+    # One batched message for the shared channel, naming the rep (bot.slack.nudges).
+    assert len(posted) == 1 and "*Ivan*: log in" in words(posted[0].params)
+    assert "Next steps for the Initech KK team" in words(posted[0].params)
 
 
 def test_a_permanent_error_for_one_rep_is_recorded_and_the_run_goes_on(jobs):

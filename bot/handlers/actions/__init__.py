@@ -12,6 +12,8 @@ from slack_sdk import WebClient
 from bot.handlers import registration
 from bot.handlers.actions.alerts import handle_alert
 from bot.handlers.actions.nudges import handle_register, handle_stop_tips
+from bot.handlers.actions.worklist import ACTIONS as WORKLIST_ACTIONS
+from bot.handlers.actions.worklist import handle_worklist
 from bot.handlers.context import AppContext
 from bot.handlers.errors import guarded
 from bot.handlers.events.home import publish_home
@@ -40,6 +42,8 @@ def register(app: App, ctx: AppContext) -> None:
     app.action(REG_APPROVE)(guarded(ctx, partial(registration.handle_approve, ctx)))
     app.action(REG_REJECT)(guarded(ctx, partial(registration.handle_reject_open, ctx)))
     app.action(REG_WON)(guarded(ctx, partial(registration.handle_won, ctx)))
+    for action_id in WORKLIST_ACTIONS:  # the worklist's four buttons (/prm todo)
+        app.action(action_id)(guarded(ctx, partial(handle_worklist, ctx)))
     for action_id in (ALERT_ACK, ALERT_SNOOZE):
         app.action(action_id)(guarded(ctx, partial(handle_alert, ctx)))
     # Link buttons open their URL in the browser; Slack still reports the click.
