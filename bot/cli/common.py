@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -49,4 +50,32 @@ def engine(*, migrate: bool = True) -> Engine:
             ensure_schema(eng)
         except Exception as exc:  # connection refused, bad URL, read-only file …
             fail(f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        demo_hint(eng)
     return eng
+
+
+DEMO_DB = Path("prm-demo.db")  # where `prm demo` (and `make demo`) build the demo
+
+
+def demo_hint(eng: Engine) -> None:
+    """`prm demo` writes its own file and never the configured database. So when no
+    PRM_DATABASE_URL is set, the default database is empty and a demo lies beside it, say
+    on stderr how to point a command at the demo (nothing changes on stdout)."""
+    conf = settings()
+    if "database_url" in conf.model_fields_set or not DEMO_DB.is_file():
+        return
+    from bot.demo.build import is_demo_database, sqlite_url
+    from bot.store.partners import partner_count
+
+    try:
+        with eng.connect() as conn:
+            empty = partner_count(conn) == 0
+    except Exception:  # the command itself reports a database it cannot read
+        return
+    if empty and is_demo_database(DEMO_DB):
+        err_console.print(
+            f"note: {redact(conf.database_url)} (the default: PRM_DATABASE_URL is not set) "
+            f"holds no partners; the demo is in {DEMO_DB}. Use it with "
+            f"PRM_DATABASE_URL={sqlite_url(DEMO_DB)} prm …",
+            markup=False,
+        )

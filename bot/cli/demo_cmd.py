@@ -86,13 +86,15 @@ def demo(
         )
     except DemoError as exc:
         fail(str(exc))
-    show_report(built.engine, params)
+    show_report(built.engine, params, keys=True)  # keys too: the hints below use them
     built.engine.dispose()  # closes the file cleanly: no -wal/-shm left beside it
     prm = "prm" if shutil.which("prm") else _venv_prm()
     typer.echo(
         f"\nExplore it: PRM_DATABASE_URL={built.url} {prm} kpi reps --partner {ARTICLE_PARTNER_KEY}"
         f"\n            PRM_DATABASE_URL={built.url} {prm} kpi funnel --as-of "
         f"{to_local_iso(now, conf.tz)}"
+        f"\n            PRM_DATABASE_URL={built.url} {prm} jobs run coaching-alerts --dry-run"
+        f"\n(Its Slack ids are made up: the jobs never message it unless PRM_DEMO_SEND=true.)"
     )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import textwrap
 from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from bot.cli.common import engine, fail, settings
 
@@ -22,27 +22,28 @@ def _names() -> tuple[str, ...]:
     return tuple(JOBS)
 
 
+WIDTH = 80  # every table here fits a plain 80-column terminal
+
+
 @app.command("list")
 def list_jobs() -> None:
     """Each job, its schedule and its next run."""
+    from bot.jobs.registry import JOBS
     from bot.jobs.scheduler import trigger
 
     conf = settings()
     now = datetime.now(UTC)
-    table = Table("job", "schedule", "zone", "next run", "what")
-    from bot.jobs.registry import JOBS
-
+    zone = conf.schedule_tz
+    # One line per job (name, schedule, next run), what it does wrapped below it: every
+    # line fits 80 columns and no name or cron expression is cut.
+    console = Console(width=WIDTH)
+    console.print(f"{'job':<19} {'schedule':<14} next run ({zone.key})", markup=False)
     for name, job in JOBS.items():
         nxt = trigger(name, conf).get_next_fire_time(None, now)
-        schedule = job.cron(conf) + job.note(conf)
-        table.add_row(
-            name,
-            schedule,
-            conf.schedule_tz.key,
-            nxt.isoformat(timespec="minutes") if nxt else "—",
-            job.describe,
-        )
-    Console(width=140).print(table)
+        when = nxt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if nxt else "—"
+        console.print(f"{name:<19} {job.cron(conf):<14} {when}", markup=False, overflow="fold")
+        for line in textwrap.wrap(job.describe + job.note(conf), WIDTH - 4):
+            console.print("    " + line, markup=False, overflow="fold")
 
 
 @app.command("run")
@@ -60,7 +61,7 @@ def run(
     """Run one job now (or as of --as-of)."""
     from bot.core.timeutil import TimeParseError, parse_user_instant
     from bot.handlers.app import settings_clock
-    from bot.jobs.registry import run_job
+    from bot.jobs.registry import demo_refusal, run_job
     from bot.slack.client import job_client
 
     if name not in _names():
@@ -72,13 +73,16 @@ def run(
         fail(f"--as-of: {exc}")
     if not dry_run and not conf.slack_bot_token:
         fail("set SLACK_BOT_TOKEN to send (or use --dry-run to see what would be sent)")
+    eng = engine()
+    if not dry_run and (refusal := demo_refusal(conf, eng)) is not None:
+        fail(refusal)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # A dry run with a token still reads time zones and locales from Slack (read-only);
     # without one it uses what was learnt before, else the reporting zone and locale.
     summary = run_job(
         name,
         conf,
-        engine(),
+        eng,
         now,
         client=job_client(conf) if conf.slack_bot_token else None,
         dry_run=dry_run,
@@ -86,6 +90,31 @@ def run(
     )
     counts = ", ".join(f"{k} {v}" for k, v in (summary or {}).items()) or "nothing to do"
     typer.echo(f"{name}{' (dry run)' if dry_run else ''} as of {now.isoformat()}: {counts}")
+    if hint := nobody_due(summary or {}, now, conf):
+        typer.echo(hint)
+
+
+def nobody_due(summary: dict, now: datetime, conf) -> str | None:
+    """When every recipient was outside their allowed hours, say so and suggest an
+    --as-of that is a morning (the end of quiet hours plus two hours, in PRM_TIMEZONE)."""
+    from datetime import timedelta
+
+    from bot.core.timeutil import QuietHours
+
+    waiting = summary.get("skipped:not_now", 0)
+    if not waiting or summary.get("sent") or summary.get("would_send"):
+        return None
+    quiet = QuietHours.parse(conf.quiet_hours)
+    local = now.astimezone(conf.tz)
+    hour = (quiet.end.hour + 2) % 24
+    morning = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning += timedelta(days=1)
+    return (
+        f"nobody is due at this hour: {waiting} outside their allowed hours (quiet hours "
+        f"{conf.quiet_hours}, in each recipient's own time zone). Pick another hour, e.g. "
+        f"--as-of {morning.isoformat(timespec='minutes')}"
+    )
 
 
 @app.command("history")
@@ -103,22 +132,27 @@ def history(
     if as_json:
         typer.echo(json.dumps({"runs": runs, **found}, default=str, indent=2))
         return
-    console = Console(width=160)
-    table = Table("started", "job", "occurrence", "as of", "status", "summary")
-    for r in runs:
-        summary = ", ".join(f"{k} {v}" for k, v in r["summary"].items())
-        status = r["status"]
-        if status == "interrupted":
-            status = "interrupted (the process died)"
-        table.add_row(
-            str(r["started_at"])[:19],
-            r["job"],
-            r["occurrence"],
-            str(r["as_of"])[:19],
-            status,
-            summary or "—",
+    console = Console(width=WIDTH)
+    if not runs:
+        console.print(
+            "no runs yet: the jobs run on their schedules in `prm serve` (or", markup=False
         )
-    console.print(table)
+        console.print(
+            "`prm scheduler`); `prm jobs run NAME --dry-run` shows what one sends.", markup=False
+        )
+    else:
+        # One line per run, its summary wrapped and indented below: every line fits 80
+        # columns and no job name or count is cut.
+        console.print(f"{'started (UTC)':<17} {'job':<18} {'status':<11} run", markup=False)
+        for r in runs:
+            status = r["status"]
+            if status == "interrupted":
+                status = "interrupted (the process died)"
+            head = f"{str(r['started_at'])[:16]:<17} {r['job']:<18} {status:<11} {_run_label(r)}"
+            console.print(head, markup=False, overflow="fold")
+            summary = ", ".join(f"{k} {v}" for k, v in r["summary"].items()) or "—"
+            for line in textwrap.wrap(summary, WIDTH - 4):
+                console.print("    " + line, markup=False, overflow="fold")
     _listed(
         console,
         found["ambiguous"],
@@ -143,6 +177,14 @@ def history(
         "recent undeliverable",
         "no way to reach them (no Slack id, no partner channel, nobody to decide a deal):",
     )
+
+
+def _run_label(run: dict) -> str:
+    """A scheduled occurrence by its time, a run by hand as "manual"; and its as-of."""
+    occurrence = str(run["occurrence"])
+    if not occurrence.startswith("manual:"):
+        return f"scheduled {occurrence[:16].replace('T', ' ')}"
+    return f"by hand, as of {str(run['as_of'])[:16]}"
 
 
 def _listed(console: Console, rows: list[dict], style: str, what: str, why: str) -> None:
@@ -187,6 +229,7 @@ def resend(
 def scheduler() -> None:
     """Run the jobs on their schedules (without the Slack app; `prm serve` includes this)."""
     from bot.handlers.app import settings_clock
+    from bot.jobs.registry import demo_refusal
     from bot.jobs.scheduler import build_scheduler, catch_up
     from bot.slack.client import Clients, job_client
     from bot.slack.outbox import RetryWorker
@@ -198,6 +241,8 @@ def scheduler() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     eng = engine()
+    if (refusal := demo_refusal(conf, eng)) is not None:
+        fail(refusal)
     clock = settings_clock(conf)
     client = job_client(conf)
     RetryWorker(eng, Clients(conf, eng), clock, interval=conf.outbox_poll_seconds).start()

@@ -128,9 +128,13 @@ def _start_scheduler(conf, eng) -> None:
         log.warning("scheduler off: the jobs need SLACK_BOT_TOKEN to send")
         return
     from bot.handlers.app import settings_clock
+    from bot.jobs.registry import demo_refusal
     from bot.jobs.scheduler import build_scheduler, catch_up
     from bot.slack.client import job_client
 
+    if (refusal := demo_refusal(conf, eng)) is not None:
+        log.warning("scheduler off: %s", refusal)
+        return
     clock = settings_clock(conf)
     client = job_client(conf)
     build_scheduler(conf, eng, client, clock).start()

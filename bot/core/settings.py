@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; postgresql:// and postgres:// are accepted as typed.",
     )
     timezone: str = Field(default="UTC", description="IANA zone the reports are read in.")
+    currency: str = Field(
+        default="USD",
+        description="ISO 4217 code of the program's one currency (deal amounts, `pipeline`).",
+    )
     import_batch_size: int = Field(default=5000, ge=1, le=100_000)
     coaching_min_leads: int = Field(default=10, ge=1)
     coaching_ratio: float = Field(default=0.5, gt=0, le=1)
@@ -86,9 +90,17 @@ class Settings(BaseSettings):
     nudge_rules: str = Field(default="", description="Path to a rules YAML; empty = built in.")
     portal_url: str = Field(default="", description="Partner portal login URL for nudges.")
     scorecard_cron: str = Field(default="0 9 * * mon")
-    coaching_cron: str = Field(default="30 9 * * *")
+    # Hourly: each CS owner's digest goes out from digest_hour in their own zone.
+    coaching_cron: str = Field(default="30 * * * *")
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    # A database built by `prm demo` is messaged by jobs only when this is true.
+    demo_send: bool = Field(default=False)
     stuck_days: int = Field(default=21, ge=1)
     snooze_days: int = Field(default=14, ge=1)
+    # The manager's worklist (/prm todo, docs/worklist.md); distinct from stuck_days
+    # (coaching alerts to CS): a manager hears about a stuck partner sooner.
+    worklist_stuck_days: int = Field(default=14, ge=1)
+    activation_days: int = Field(default=30, ge=1)
     alerts_per_run: int = Field(default=10, ge=1)
     outbox_poll_seconds: float = Field(
         default=5.0,
@@ -165,6 +177,14 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise ValueError(f"{value!r}: use a three-letter ISO 4217 code such as USD or JPY")
+        return code
 
 
 @lru_cache

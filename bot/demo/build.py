@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from bot.demo.generator import ARTICLE_PARTNER_KEY, KINDS, GenerationSummary, generate
+from bot.store.demo_mark import mark_demo
 from bot.store.engine import get_engine
 from bot.store.importer import ImportReport, import_path
 from bot.store.schema import upgrade
@@ -43,7 +44,8 @@ def sqlite_url(path: Path) -> str:
 
 
 def is_demo_database(path: Path) -> bool:
-    """True when `path` is a SQLite file holding the demo's article partner.
+    """True when `path` is a SQLite file holding the demo's article partner (older demo
+    files carry no mark: bot.store.demo_mark).
 
     The demo deletes its old file before rebuilding; this keeps `--db prm.db` from wiping a
     real database by mistake.
@@ -84,6 +86,7 @@ def build_demo(
     url = sqlite_url(path)
     engine = get_engine(url)
     upgrade(engine)
+    mark_demo(engine)  # made-up Slack ids: the jobs refuse to message it (PRM_DEMO_SEND)
     imports: dict[str, ImportReport] = {}
     with TemporaryDirectory(prefix="prm-demo-") as tmp:
         generated = generate(tmp, partners=partners, end=end, seed=seed)

@@ -8,10 +8,12 @@ names are store reads (bot.store.partners). What counts as a condition is decide
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.domain import lists
 from bot.kpi import KpiParams, Scope, compute
 from bot.kpi.funnel import partner_progress
 from bot.store import partners
@@ -80,3 +82,63 @@ def names(conn: Connection, partner_keys: set[str], rep_keys: set[str]) -> dict[
     out = partners.partner_names(conn, partner_keys)
     out.update({k: v or k for k, v in partners.rep_names(conn, rep_keys).items()})
     return out
+
+
+# The digest: kinds in the order a CS owner reads them, most pressing kind first.
+KINDS = ("coaching", "stuck", "dormant")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One condition in a CS owner's digest, with its episode (0 in a dry run)."""
+
+    condition: Condition
+    episode_id: int
+    opened_at: datetime  # when its episode opened (now, for a new one)
+    why: str  # "new" (opened today), "open" (still holds, not answered), "reminder"
+
+
+def severity(item: Item) -> tuple:
+    """Within a kind, most severe first: the longest stuck (470 days before 33), the rep
+    converting worst (then the one with most leads wasted), the partner dormant longest
+    in this digest; the subject breaks ties, so the order is stable run after run."""
+    c = item.condition
+    if c.kind == "stuck":
+        return (-int(c.detail.get("days", 0)), c.subject)
+    if c.kind == "coaching":
+        return (float(c.detail.get("conversion") or 0.0), -int(c.detail.get("leads", 0)), c.subject)
+    return (item.opened_at, c.subject)
+
+
+def digest_sections(items: list[Item], per_run: int) -> list[dict[str, Any]]:
+    """The digest's sections: one per kind that has items, in KINDS order, each ranked by
+    severity; `shown` (with buttons) and `more` (counted: "and N more").
+
+    Each kind shows at most LIST_LIMIT (bot.domain.lists), and all kinds together at
+    most `per_run` (PRM_ALERTS_PER_RUN), handed out one per kind in turn so that a long
+    coaching list never hides every stuck or dormant partner."""
+    by_kind: dict[str, list[Item]] = {}
+    for item in items:
+        by_kind.setdefault(item.condition.kind, []).append(item)
+    order = [k for k in KINDS if k in by_kind] + sorted(set(by_kind) - set(KINDS))
+    ranked = {k: lists.shown(sorted(by_kind[k], key=severity)) for k in order}
+    take = dict.fromkeys(order, 0)
+    budget = max(0, per_run)
+    while budget:
+        moved = False
+        for k in order:
+            if budget and take[k] < len(ranked[k]):
+                take[k] += 1
+                budget -= 1
+                moved = True
+        if not moved:
+            break
+    return [
+        {
+            "kind": k,
+            "shown": ranked[k][: take[k]],
+            "more": len(by_kind[k]) - take[k],
+            "total": len(by_kind[k]),
+        }
+        for k in order
+    ]

@@ -1,15 +1,23 @@
-"""Job `coaching-alerts`: tell each CS owner whom to coach — one alert per condition
-episode (from the day a condition is first seen until it clears), with the article's
-playbook and Ack / Snooze buttons. A snoozed, unacknowledged episode that still holds is
-re-alerted once the snooze ends."""
+"""Job `coaching-alerts`: one digest a day to each CS owner — the conditions worth their
+attention (reps needing coaching, partners stuck at one step, partners gone dormant),
+grouped by kind, ranked by severity, each with a playbook and Ack / Snooze buttons.
+
+Each condition is an episode (`alert_episode`), opened the first time it is seen and
+closed when it clears. A digest lists the episodes that are new or still open (neither
+acknowledged nor snoozed; a snooze that ran out brings its episode back). It goes out
+from PRM_DIGEST_HOUR in the owner's own Slack time zone, never in quiet hours, once per
+owner and local day: the ledger key `coaching-alerts:digest:<owner>:<local day>`.
+See docs/digest.md.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from datetime import datetime
 
-from bot.domain.coaching import Condition, conditions, names, owners
-from bot.jobs.context import JobContext, locale_for
+from bot.domain.coaching import Condition, Item, conditions, digest_sections, names, owners
+from bot.domain.nudges.fatigue import QuietHours, local_day, send_window_open, zone
+from bot.jobs.context import JobContext, profile_for
 from bot.jobs.send import deliver
 from bot.kpi.params import params_from_settings
 from bot.slack import recipients
@@ -18,16 +26,37 @@ from bot.slack.messages import render_message
 from bot.store import alerts, ledger
 
 JOB = "coaching-alerts"
-SEVERITY = {"coaching": 0, "stuck": 1, "dormant": 2}
+KIND = "digest"
+
+
+def digest_key(cs_slack_id: str, day: str) -> str:
+    """The one digest a CS owner is owed on a local day."""
+    return f"{JOB}:{KIND}:{cs_slack_id}:{day}"
 
 
 def run(ctx: JobContext) -> None:
     s = ctx.settings
+    quiet = QuietHours.parse(s.quiet_hours)
     params = params_from_settings(s, as_of=ctx.now)
     with ctx.engine.connect() as conn:
         people = owners(conn)
     cache = ctx.known = recipients.known(ctx.engine, people)
     for cs in people:
+        ctx.count("owners")
+        tz_name, locale = profile_for(ctx, cs, cache.get(cs))
+        tz = zone(tz_name, s.tz)
+        # On the schedule, from PRM_DIGEST_HOUR local time; by hand, now — never in the
+        # owner's quiet hours (a catch-up after downtime included).
+        if not send_window_open(ctx.now, tz, s.digest_hour if ctx.scheduled else 0, quiet):
+            ctx.count("skipped:not_now")
+            continue
+        day = local_day(ctx.now, tz)
+        key = digest_key(cs, day)
+        with ctx.engine.connect() as conn:
+            status = ledger.statuses_of(conn, [key]).get(key)
+        if status not in (None, ledger.RETRY):
+            ctx.count("duplicate")  # today's digest is out (or in flight, or refused)
+            continue
         with ctx.engine.connect() as conn:
             found = conditions(conn, params, cs, s.stuck_days)
             label = names(
@@ -35,90 +64,91 @@ def run(ctx: JobContext) -> None:
                 {c.partner_key for c in found},
                 {c.detail["rep"] for c in found if "rep" in c.detail},
             )
-        open_episodes = _close_cleared(ctx, cs, {c.subject for c in found})
-        owed = _owed(ctx, open_episodes.values())
-        due: list[tuple[Condition, int | None, str]] = []
-        for c in sorted(found, key=lambda c: (SEVERITY[c.kind], c.subject)):
-            episode = open_episodes.get(c.subject)
-            if episode is None:
-                due.append((c, None, "new"))
-            elif episode["id"] in owed:
-                due.append((c, episode["id"], owed[episode["id"]]))
-        if len(due) > s.alerts_per_run:
-            ctx.count("deferred", len(due) - s.alerts_per_run)  # next run picks them up
-            due = due[: s.alerts_per_run]
-        locale = None
-        for condition, episode_id, why in due:
-            if ctx.dry_run:
-                episode_id = episode_id or 0
-            elif episode_id is None:
-                episode_id = alerts.open_episode(
-                    ctx.engine,
-                    condition=condition.kind,
-                    subject=condition.subject,
-                    cs_slack_id=cs,
-                    partner_key=condition.partner_key,
-                    detail=json.dumps(condition.detail),
-                    now=ctx.now,
-                )
-                if episode_id is None:
-                    ctx.count("duplicate")  # another instance opened it a moment ago
-                    continue
-            locale = locale or locale_for(ctx, cs, cache.get(cs))
-            message = render_message(
-                "alert",
-                locale,
-                condition={
-                    "kind": condition.kind,
-                    "detail": condition.detail,
-                    "partner": label.get(condition.partner_key, condition.partner_key),
-                    "rep": label.get(condition.detail.get("rep", ""), ""),
-                },
-                reminder=why == "reminder",
-                episode_id=str(episode_id),
-                ack_action=ALERT_ACK,
-                snooze_action=ALERT_SNOOZE,
-                snooze_days=s.snooze_days,
-            )
-            episode = open_episodes.get(condition.subject)
-            key = _key(episode) if episode else f"{JOB}:episode:{episode_id}"
-            entry = ledger.Entry(
-                key=key, job=JOB, kind="alert", recipient=cs, action=condition.kind
-            )
-            deliver(ctx, entry, message, {"user": cs}, label=condition.subject)
+        items = _items(ctx, cs, found, tz_day=day, tz=tz)
+        if not items:
+            ctx.count("skipped:nothing_open")
+            continue
+        sections = digest_sections(items, s.alerts_per_run)
+        shown = sum(len(x["shown"]) for x in sections)
+        if shown < len(items):
+            ctx.count("deferred", len(items) - shown)  # listed as "and N more"
+        message = render_message(
+            "digest",
+            locale,
+            day=day,
+            total=len(items),
+            new=sum(1 for i in items if i.why == "new"),
+            sections=[_section(x, label, ctx.now) for x in sections],
+            ack_action=ALERT_ACK,
+            snooze_action=ALERT_SNOOZE,
+            snooze_days=s.snooze_days,
+        )
+        entry = ledger.Entry(key=key, job=JOB, kind=KIND, recipient=cs, action=KIND)
+        deliver(ctx, entry, message, {"user": cs}, label=f"{day} · {len(items)} open")
 
 
-def _key(episode: dict) -> str:
-    """The ledger key of the alert an open episode calls for now: its first alert, or the
-    reminder once a snooze has run out (a new snooze, a new reminder)."""
-    key = f"{JOB}:episode:{episode['id']}"
-    if episode["snoozed_until"] is not None:
-        key += f":reminder:{episode['snoozed_until'].date()}"
-    return key
+def _items(ctx: JobContext, cs: str, found: list[Condition], *, tz_day: str, tz) -> list[Item]:
+    """The digest's items: close the cleared episodes, open the new ones, and keep what
+    is neither acknowledged nor under a running snooze."""
+    open_episodes = _close_cleared(ctx, cs, {c.subject for c in found})
+    items = []
+    for c in found:
+        episode = open_episodes.get(c.subject)
+        if episode is None:
+            episode_id = 0 if ctx.dry_run else _open(ctx, cs, c)
+            if episode_id is None:
+                ctx.count("duplicate_episode")  # another instance opened it a moment ago
+                continue
+            items.append(Item(c, episode_id, ctx.now, "new"))
+            continue
+        if episode["acked_at"] is not None:
+            continue
+        snoozed = episode["snoozed_until"]
+        if snoozed is not None and snoozed > ctx.now:
+            ctx.count("snoozed")
+            continue
+        opened = episode["opened_at"]
+        why = (
+            "reminder"
+            if snoozed is not None
+            else "new"
+            if opened.astimezone(tz).date().isoformat() == tz_day
+            else "open"
+        )
+        items.append(Item(c, int(episode["id"]), opened, why))
+    return items
 
 
-def _owed(ctx: JobContext, episodes: Iterable[dict]) -> dict[int, str]:
-    """Open episodes whose alert is still owed, and why ("new" or "reminder").
+def _open(ctx: JobContext, cs: str, c: Condition) -> int | None:
+    ctx.count("episodes_opened")
+    return alerts.open_episode(
+        ctx.engine,
+        condition=c.kind,
+        subject=c.subject,
+        cs_slack_id=cs,
+        partner_key=c.partner_key,
+        detail=json.dumps(c.detail),
+        now=ctx.now,
+    )
 
-    Owed: not acknowledged, no snooze still running, and its key not yet in the ledger or
-    marked `retry` (Slack refused for now). So an alert lost to a temporary failure, or to
-    a crash between opening the episode and claiming its key, goes out on the next run;
-    and a sent reminder is done — it does not come up again, run after run, taking a place
-    of PRM_ALERTS_PER_RUN from new conditions.
-    """
-    waiting = {
-        _key(e): e
-        for e in episodes
-        if e["acked_at"] is None and (e["snoozed_until"] is None or e["snoozed_until"] <= ctx.now)
-    }
-    if not waiting:
-        return {}
-    with ctx.engine.connect() as conn:
-        status = ledger.statuses_of(conn, waiting)
+
+def _section(section: dict, label: dict[str, str], now: datetime) -> dict:
+    """What the template needs of a section: names, not keys."""
     return {
-        e["id"]: "new" if e["snoozed_until"] is None else "reminder"
-        for key, e in waiting.items()
-        if status.get(key) in (None, ledger.RETRY)
+        "kind": section["kind"],
+        "total": section["total"],
+        "more": section["more"],
+        "entries": [
+            {
+                "episode_id": str(i.episode_id),
+                "why": i.why,
+                "open_days": max(0, (now - i.opened_at).days),
+                "detail": i.condition.detail,
+                "partner": label.get(i.condition.partner_key, i.condition.partner_key),
+                "rep": label.get(i.condition.detail.get("rep", ""), ""),
+            }
+            for i in section["shown"]
+        ],
     }
 
 

@@ -53,10 +53,19 @@ class JobContext:
 
 def locale_for(ctx: JobContext, slack_user_id: str, cached: dict | None) -> str:
     """A manager's or CS owner's language: their Slack locale, else the default."""
-    slack_locale = (cached or {}).get("locale")
+    return profile_for(ctx, slack_user_id, cached)[1]
+
+
+def profile_for(ctx: JobContext, slack_user_id: str, cached: dict | None) -> tuple[str | None, str]:
+    """A manager's or CS owner's Slack time zone (None: unknown) and language.
+
+    From users.info, cached a week in `slack_recipient`; a dry run without a token uses
+    what was learnt before. A failed lookup falls back to what is cached (then the
+    defaults: PRM_TIMEZONE, PRM_DEFAULT_LOCALE), counted as profile_error:…"""
+    tz, slack_locale = (cached or {}).get("tz"), (cached or {}).get("locale")
     if ctx.client is not None:
         try:
-            slack_locale = recipients.profile(
+            prof = recipients.profile(
                 ctx.engine,
                 ctx.client,
                 slack_user_id,
@@ -64,7 +73,8 @@ def locale_for(ctx: JobContext, slack_user_id: str, cached: dict | None) -> str:
                 cached,
                 store=not ctx.dry_run,
                 writes=ctx.writes,
-            ).locale
+            )
+            tz, slack_locale = prof.tz, prof.locale
         except (SlackApiError, SlackClientError, OSError) as exc:
             ctx.count(f"profile_error:{slack_error(exc)}")
-    return pick_locale(None, slack_locale, ctx.settings.default_locale)
+    return tz, pick_locale(None, slack_locale, ctx.settings.default_locale)

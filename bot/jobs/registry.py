@@ -19,6 +19,7 @@ from bot.core.timeutil import wall_clock
 from bot.jobs import coaching, deal_expiry, next_actions, scorecards
 from bot.jobs.context import JobContext
 from bot.slack import recipients
+from bot.store.demo_mark import is_demo
 from bot.store.runs import claim_run, finish_run, heartbeat, reap
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ class JobDef:
     retry_for: timedelta = timedelta(hours=12)
     # What `prm jobs list` adds to the schedule, if anything.
     note: Callable[[Settings], str] = lambda settings: ""
+    # True: the job times each recipient itself (their own zone, PRM_QUIET_HOURS). False:
+    # the scheduler holds a scheduled occurrence back in quiet hours of the schedule zone.
+    local_time: bool = False
 
     def cron(self, settings: Settings) -> str:
         return self.schedule(settings)
@@ -61,6 +65,7 @@ JOBS: dict[str, JobDef] = {
             misfire=timedelta(hours=1),
             retry_for=timedelta(hours=1),
             note=lambda s: f" (each rep at {s.nudge_hour:02d}:00 in their own zone)",
+            local_time=True,
         ),
         JobDef(
             scorecards.JOB,
@@ -71,8 +76,10 @@ JOBS: dict[str, JobDef] = {
         JobDef(
             coaching.JOB,
             coaching.run,
-            "coaching alerts to customer success",
+            "one digest a day to each CS owner",
             schedule=lambda s: s.coaching_cron,
+            note=lambda s: f" (each owner at {s.digest_hour:02d}:00 in their zone)",
+            local_time=True,
         ),
         JobDef(
             deal_expiry.JOB,
@@ -82,6 +89,19 @@ JOBS: dict[str, JobDef] = {
         ),
     )
 }
+
+
+DEMO_REFUSAL = (
+    "this database was built by `prm demo`: its Slack ids are made up, so the jobs send "
+    "nothing to it (set PRM_DEMO_SEND=true to send anyway, or use --dry-run)"
+)
+
+
+def demo_refusal(settings: Settings, engine: Engine) -> str | None:
+    """Why the jobs must not message this database (a demo's), or None."""
+    if settings.demo_send or not is_demo(engine):
+        return None
+    return DEMO_REFUSAL
 
 
 def run_job(

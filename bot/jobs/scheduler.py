@@ -6,6 +6,11 @@ not know it missed it; on start it therefore runs, once, any occurrence that fel
 its grace period (for scorecards and coaching alerts: earlier the same day). Each
 occurrence is claimed in `job_run` before it runs, so restarts and replicas never run
 the same occurrence twice — and the delivery ledger keeps messages unique regardless.
+
+No floods: a first start (no run recorded yet) catches nothing up; a job that does not
+time each recipient itself is held back in quiet hours (PRM_QUIET_HOURS in the schedule
+zone), the others skip each recipient outside their own allowed hours; and a database
+built by `prm demo` is never messaged unless PRM_DEMO_SEND=true (docs/jobs.md).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.core.settings import Settings
-from bot.jobs.registry import JOBS, run_job
+from bot.core.timeutil import QuietHours
+from bot.jobs.registry import JOBS, demo_refusal, run_job
+from bot.store.runs import recent_runs
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,9 @@ def fire(
     if scheduled is None or now - scheduled > grace(name, scheduled, settings):
         log.info("%s: no occurrence due at %s", name, now.isoformat())
         return None
+    if (why := held_back(name, settings, engine, now)) is not None:
+        log.warning("%s (%s): not run: %s", name, scheduled.isoformat(), why)
+        return None
     summary = run_job(name, settings, engine, now, client=client, occurrence=scheduled.isoformat())
     log.info(
         "%s (%s): %s",
@@ -74,6 +84,22 @@ def fire(
         "already run elsewhere" if summary is None else summary,
     )
     return summary
+
+
+def held_back(name: str, settings: Settings, engine: Engine, now: datetime) -> str | None:
+    """Why a scheduled occurrence must not run now, or None: a demo database, or quiet
+    hours in the schedule zone for a job that does not time its recipients itself."""
+    if (refusal := demo_refusal(settings, engine)) is not None:
+        return refusal
+    local = now.astimezone(settings.schedule_tz)
+    if not JOBS[name].local_time and QuietHours.parse(settings.quiet_hours).contains(local.time()):
+        return f"quiet hours ({settings.quiet_hours}, {settings.schedule_tz.key})"
+    return None
+
+
+def first_start(engine: Engine) -> bool:
+    """No job run recorded yet: a new install (or a fresh demo), with no backlog to owe."""
+    return not recent_runs(engine, 1)
 
 
 def build_scheduler(
@@ -104,9 +130,17 @@ def build_scheduler(
 def catch_up(
     settings: Settings, engine: Engine, client: WebClient, clock: Callable[[], datetime]
 ) -> threading.Thread:
-    """Run, in the background, each occurrence missed while the bot was down."""
+    """Run, in the background, each occurrence missed while the bot was down — unless
+    this is the first start (no run recorded): a new install owes no backlog."""
 
     def work() -> None:
+        try:
+            if first_start(engine):
+                log.info("first start (no job run recorded): nothing to catch up")
+                return
+        except Exception:
+            log.exception("catch-up: cannot read the job runs")
+            return
         for name in JOBS:
             try:
                 fire(name, settings, engine, client, clock)

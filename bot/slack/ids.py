@@ -16,9 +16,11 @@ BOT_SCOPES: dict[str, str] = {
     "im:write": "open a DM with a rep, manager or CS owner (conversations.open) for the jobs",
     "files:write": "upload the weekly scorecard's chart into the manager's DM",
     "users:read": "read a user's locale and time zone (users.info): language, quiet hours",
+    "im:history": "receive the messages people send the bot in its DM (message.im), "
+    "to answer them with a pointer to /prm help",
 }
 
-BOT_EVENTS: tuple[str, ...] = ("app_home_opened",)
+BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "message.im")
 
 # Action and callback ids: handlers and templates share these names (a typo would
 # silently drop a click).
@@ -33,6 +35,12 @@ NUDGE_REGISTER_DEAL = "nudge_register_deal"
 # Coaching alerts: the value is the alert episode's id.
 ALERT_ACK = "alert_ack"
 ALERT_SNOOZE = "alert_snooze"
+# The manager's worklist (/prm todo): each button's value is the partner's key only; every
+# press is authorised again (docs/worklist.md).
+WORKLIST_NUDGE = "worklist_nudge"
+WORKLIST_HAND_CS = "worklist_hand_cs"
+WORKLIST_SNOOZE = "worklist_snooze"
+WORKLIST_OPEN = "worklist_open"
 # Link buttons open a URL; Slack still reports the click, which is acknowledged and ignored.
 LINK_PREFIX = "link_"
 

@@ -54,7 +54,7 @@ def update_in_place(body: dict[str, Any], reply: Rendered, replace: bool) -> boo
         return False
     if replace:
         original = (body.get("message") or {}).get("blocks", [])
-        kept = [_verbatim(b) for b in original if b.get("type") != "actions"]
+        kept = [verbatim(b) for b in original if b.get("type") != "actions"]
         context = {
             "type": "context",
             "elements": [{"type": "mrkdwn", "text": reply.text, "verbatim": True}],
@@ -75,14 +75,14 @@ def update_in_place(body: dict[str, Any], reply: Rendered, replace: bool) -> boo
     return result.status_code == 200
 
 
-def _verbatim(node: Any) -> Any:
+def verbatim(node: Any) -> Any:
     """Slack's echo of a message we sent, with every mrkdwn text verbatim again (the
     echo need not keep the flag): sent back, its data stays text."""
     if isinstance(node, dict):
-        out = {k: _verbatim(v) for k, v in node.items()}
+        out = {k: verbatim(v) for k, v in node.items()}
         if out.get("type") == "mrkdwn":
             out["verbatim"] = True
         return out
     if isinstance(node, list):
-        return [_verbatim(v) for v in node]
+        return [verbatim(v) for v in node]
     return node

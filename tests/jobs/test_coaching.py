@@ -1,5 +1,5 @@
-"""coaching-alerts: whom CS should coach — one alert per condition episode, with the
-playbook and Ack / Snooze buttons pressed through the real Slack app."""
+"""coaching-alerts: one digest a day per CS owner — the conditions grouped by kind and
+ranked by severity, each with Ack / Snooze buttons pressed through the real Slack app."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ DAY = timedelta(days=1)
 ADMIN = "UADMIN"
 CS_JA = "UCSJA"
 
-COACHING = "Walter (Northwind) needs coaching"
-STUCK = "Stuckley has been stuck for"
-DORMANT = "Sleepy Inc has gone dormant"
+COACHING = "*Walter* (Northwind): 12 leads, 1 deal in the last 30 days"
+STUCK = "*Stuckley*: stuck for 58 days at “Downloaded content”"
+DORMANT = "*Sleepy Inc*: no activity for 30 days or more."
+NY_CS = "UCSNY"
 
 
 def journey(s: Store, partner: str, rep: str, at: str) -> None:
@@ -98,12 +99,14 @@ class Desk:
     def run(self, now: datetime) -> dict:
         return self.jobs.run("coaching-alerts", now)
 
-    def press(self, user: str, action_id: str, value: str, at: datetime) -> dict:
-        """A signed block_actions request from a button on an alert; returns what the app
-        posted back to that message's response_url."""
+    def press(
+        self, user: str, action_id: str, value: str, at: datetime, blocks: list | None = None
+    ) -> dict:
+        """A signed block_actions request from a button (block id "b") on a message with
+        these blocks; returns what the app posted back to that message's response_url."""
         self.clock.now = at
         fake = self.jobs.fake
-        alert = [{"type": "section", "text": {"type": "mrkdwn", "text": "alert"}}]
+        alert = blocks or [{"type": "section", "text": {"type": "mrkdwn", "text": "alert"}}]
         body = button_press(user, action_id, value, fake.response_url(), blocks=alert)
         before = len(fake.calls_to("response_url"))
         head = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
@@ -117,6 +120,7 @@ def desk(db_url: str, jobs: JobWorld) -> Iterator[Desk]:
     coaching_book(jobs.engine)
     jobs.fake.add_user(ADMIN, locale="en-US")
     jobs.fake.add_user(CS_JA, locale="ja-JP", tz="Asia/Tokyo")
+    jobs.fake.add_user(NY_CS, locale="en-US", tz="America/New_York")
     jobs.settings = job_settings(
         db_url, jobs.fake, slack_signing_secret=SECRET, admin_slack_ids=ADMIN
     )
@@ -128,7 +132,7 @@ def desk(db_url: str, jobs: JobWorld) -> Iterator[Desk]:
     thread.join(timeout=5)
 
 
-def alerts(desk: Desk, user: str = CS) -> list[dict]:
+def digests(desk: Desk, user: str = CS) -> list[dict]:
     channel = desk.jobs.fake._dm_channel(user)
     return [
         c.params
@@ -138,16 +142,24 @@ def alerts(desk: Desk, user: str = CS) -> list[dict]:
 
 
 def about(desk: Desk, headline: str, user: str = CS) -> list[dict]:
-    return [a for a in alerts(desk, user) if headline in words(a)]
+    return [a for a in digests(desk, user) if headline in words(a)]
 
 
-def buttons(alert: dict) -> dict[str, str]:
-    return {
-        e["action_id"]: e["value"]
-        for b in alert["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-    }
+def items(digest: dict) -> list[tuple[str, dict[str, str]]]:
+    """Each item of a digest in order: its text, and its buttons (action id → value)."""
+    out = []
+    blocks = digest["blocks"]
+    for i, b in enumerate(blocks):
+        if b["type"] == "actions":
+            text = words(blocks[i - 1])
+            out.append((text, {e["action_id"]: e["value"] for e in b["elements"]}))
+    return out
+
+
+def item(digest: dict, headline: str) -> dict[str, str]:
+    """The buttons of the one item whose text holds `headline`."""
+    (found,) = [buttons for text, buttons in items(digest) if headline in text]
+    return found
 
 
 def episodes(desk: Desk) -> dict[str, dict]:
@@ -158,86 +170,136 @@ def episodes(desk: Desk) -> dict[str, dict]:
     return {r["subject"]: dict(r) for r in rows}
 
 
-def test_one_alert_per_condition_with_the_playbook_and_buttons(desk):
+SUBJECTS = {
+    COACHING: "coaching:north-weak",
+    STUCK: "stuck:stuckco:content_downloaded",
+    DORMANT: "dormant:sleepy",
+}
+
+
+def test_one_digest_per_cs_owner_grouped_by_kind_with_buttons_per_item(desk):
     summary = desk.run(NOW)
-    assert summary["sent"] == 3
-    assert len(alerts(desk)) == 3
+    assert summary["sent"] == 1
+    (digest,) = digests(desk)
+    text = words(digest)
     found = episodes(desk)
-    subjects = {
-        COACHING: "coaching:north-weak",
-        STUCK: "stuck:stuckco:content_downloaded",
-        DORMANT: "dormant:sleepy",
-    }
-    assert set(found) == set(subjects.values())
-    for headline, subject in subjects.items():
-        (alert,) = about(desk, headline)
+    assert set(found) == set(SUBJECTS.values())
+    for headline, subject in SUBJECTS.items():
         episode = str(found[subject]["id"])
-        assert buttons(alert) == {ALERT_ACK: episode, ALERT_SNOOZE: episode}
-        assert "*Playbook*" in words(alert)
+        assert item(digest, headline) == {ALERT_ACK: episode, ALERT_SNOOZE: episode}
         assert found[subject]["cs_slack_id"] == CS and found[subject]["closed_at"] is None
-    coaching = words(about(desk, COACHING)[0])
-    assert "12 leads but only 1 deal in the last 30 days" in coaching
-    assert "8.3 %" in coaching
-    for step in ("hearing questions", "review it with tags", "mobile form", "weekly"):
-        assert step in coaching  # the article's playbook
-    stuck = words(about(desk, STUCK)[0])
-    assert "stuck for 58 days" in stuck and "“Downloaded content”" in stuck
-    assert "Snooze 14 days" in words(about(desk, DORMANT)[0])
-    # The DM is opened once and its id kept, however many alerts go into it.
+    # Grouped by kind, in the order CS reads them, names not keys, each with a playbook
+    # CS can act on.
+    kinds = [
+        "1 rep needs coaching",
+        "1 partner is stuck on the journey",
+        "1 partner has gone quiet",
+    ]
+    assert [text.index(k) for k in kinds] == sorted(text.index(k) for k in kinds)
+    assert "Customer success digest · 2026-11-02" in text
+    assert "3 things need your attention today (3 new)." in text
+    assert text.count("*Playbook*") == 3
+    assert "Book a 20-minute check-in with their partner manager" in text
+    assert "hearing questions" not in text and "north-weak" not in text
+    assert "8.3 %" in text and "🆕 New today" in text and "Snooze 14 days" in text
+    # The DM is opened once and its id kept.
     assert [c.params["users"] for c in desk.jobs.fake.calls_to("conversations.open")] == [CS]
 
-    for day in (1, 2, 7):  # the conditions still hold: one alert per episode, not per day
-        again = desk.run(NOW + day * DAY)
-        assert again.get("sent", 0) == 0 and again.get("episodes_closed", 0) == 0
-    assert len(alerts(desk)) == 3
+    # A second run the same day sends nothing: one digest per owner and local day.
+    again = desk.run(NOW + timedelta(hours=3))
+    assert again.get("sent", 0) == 0 and again["duplicate"] == 1
+    assert len(digests(desk)) == 1
+    # The next morning, what is still open comes again, in one digest.
+    tomorrow = desk.run(NOW + DAY)
+    assert tomorrow["sent"] == 1 and tomorrow.get("episodes_opened", 0) == 0
+    latest = words(digests(desk)[-1])
+    assert "3 things need your attention today (0 new)." in latest
+    assert "In your digest for 1 day" in latest
+    assert len(episodes(desk)) == 3  # still the same three episodes
 
 
-def test_a_cleared_condition_closes_its_episode_and_a_return_is_a_new_alert(desk):
+def test_one_message_per_owner_however_many_owners_and_conditions(desk):
+    with desk.jobs.engine.begin() as conn:
+        conn.execute(update(Partner).where(Partner.key == "sleepy").values(cs_slack_id=CS_JA))
+    assert desk.run(NOW)["sent"] == 2
+    assert len(digests(desk)) == 1 and len(digests(desk, CS_JA)) == 1
+    assert desk.run(NOW + timedelta(minutes=30)).get("sent", 0) == 0
+    assert len(desk.jobs.fake.calls_to("chat.postMessage")) == 2
+    keys = sorted(r["key"] for r in desk.jobs.ledger())
+    assert keys == [
+        f"coaching-alerts:digest:{CS}:2026-11-02",
+        f"coaching-alerts:digest:{CS_JA}:2026-11-02",
+    ]
+
+
+def test_within_a_kind_the_most_severe_comes_first(desk):
+    s = Store(desk.jobs.engine)
+    s.partner("oldstuck", "2025-01-01", name="Oldstuck", cs=CS)
+    s.user("old-rep", "oldstuck", "2025-01-05", name="Olga")
+    s.event("user.login", "2025-07-19T09:00:00Z", "oldstuck", "old-rep")
+    s.event("content.downloaded", "2025-07-20T09:00:00Z", "oldstuck", "old-rep", "guide")
+    s.event("user.login", "2026-10-30T09:00:00Z", "oldstuck", "old-rep")  # not dormant
+    desk.run(NOW)
+    (digest,) = digests(desk)
+    texts = [text for text, _ in items(digest)]
+    stuck = [t for t in texts if "stuck for" in t]
+    assert stuck[0].startswith("*Oldstuck*: stuck for 470 days")
+    assert stuck[1].startswith("*Stuckley*: stuck for 58 days")
+    assert "2 partners are stuck on the journey" in words(digest)
+
+
+def test_a_cleared_condition_closes_its_episode_and_a_return_is_a_new_one(desk):
     desk.run(NOW)
     first = episodes(desk)["dormant:sleepy"]
     Store(desk.jobs.engine).event("user.login", NOW + 2 * DAY, "sleepy", "sleepy-rep")
     summary = desk.run(NOW + 3 * DAY)
-    assert summary["episodes_closed"] == 1 and summary.get("sent", 0) == 0
+    assert summary["episodes_closed"] == 1 and summary["sent"] == 1
+    assert DORMANT not in words(digests(desk)[-1])
     closed = episodes(desk)["dormant:sleepy"]
     assert closed["id"] == first["id"] and closed["closed_at"] == NOW + 3 * DAY
-    for day in range(4, 32):  # active again: nothing about Sleepy for 30 days
-        desk.run(NOW + day * DAY)
-    assert len(about(desk, DORMANT)) == 1
-    # 30 days after that login, Sleepy is dormant again: a new episode, a new alert.
+    # 30 days after that login, Sleepy is dormant again: a new episode, new buttons.
     desk.run(NOW + 33 * DAY)
-    again = about(desk, DORMANT)
-    assert len(again) == 2
     second = episodes(desk)["dormant:sleepy"]
     assert second["id"] != first["id"] and second["closed_at"] is None
-    assert buttons(again[-1])[ALERT_ACK] == str(second["id"])
+    assert item(digests(desk)[-1], DORMANT)[ALERT_ACK] == str(second["id"])
 
 
-def test_ack_means_no_reminder_snooze_means_exactly_one_after_14_days(desk):
+def test_ack_takes_an_item_off_snooze_brings_it_back_after_14_days(desk):
     desk.run(NOW)
     found = episodes(desk)
     pressed_at = NOW + timedelta(hours=1)
     answer = desk.press(CS, ALERT_ACK, str(found["dormant:sleepy"]["id"]), pressed_at)
     assert answer["replace_original"] is True and f"<@{CS}>" in words(answer)
-    desk.press(CS, ALERT_SNOOZE, str(found["stuck:stuckco:content_downloaded"]["id"]), pressed_at)
-    coaching = str(found["coaching:north-weak"]["id"])  # snoozed, then acknowledged after all
-    desk.press(CS, ALERT_SNOOZE, coaching, pressed_at)
-    desk.press(CS, ALERT_ACK, coaching, pressed_at + timedelta(minutes=5))
+    stuck = str(found["stuck:stuckco:content_downloaded"]["id"])
+    desk.press(CS, ALERT_SNOOZE, stuck, pressed_at)
     assert episodes(desk)["stuck:stuckco:content_downloaded"]["snoozed_until"] == (
         pressed_at + timedelta(days=14)
     )
-
     for day in range(1, 15):  # 09:30 on day 14 is still within the snooze (until 10:30)
-        assert desk.run(NOW + day * DAY).get("sent", 0) == 0, day
-    reminder = desk.run(NOW + 15 * DAY)
-    assert reminder["sent"] == 1
-    (sent,) = [a for a in alerts(desk) if "Reminder: " in words(a)]
-    assert "*Reminder: Stuckley has been stuck for 73 days*" in words(sent)
-    episode = str(found["stuck:stuckco:content_downloaded"]["id"])
-    assert buttons(sent) == {ALERT_ACK: episode, ALERT_SNOOZE: episode}
-    for day in range(16, 60):  # one reminder, not one a day; the acked one: never
-        desk.run(NOW + day * DAY)
-    assert len([a for a in alerts(desk) if "Reminder: " in words(a)]) == 1
-    assert len(about(desk, DORMANT)) == 1 and len(about(desk, COACHING)) == 1
+        assert desk.run(NOW + day * DAY)["sent"] == 1, day  # coaching is still open
+        latest = words(digests(desk)[-1])
+        assert STUCK[:12] not in latest and DORMANT not in latest, day
+    desk.run(NOW + 15 * DAY)
+    last = digests(desk)[-1]
+    assert "*Stuckley*: stuck for 73 days" in words(last)
+    assert "⏰ Back after your snooze" in words(last)
+    assert item(last, "*Stuckley*") == {ALERT_ACK: stuck, ALERT_SNOOZE: stuck}
+    assert DORMANT not in words(last)  # acknowledged: never again in this episode
+
+
+def test_a_press_answers_only_its_item_in_the_digest(desk):
+    desk.run(NOW)
+    (digest,) = digests(desk)
+    blocks = [dict(b, block_id=f"x{i}") for i, b in enumerate(digest["blocks"])]
+    pressed = next(i for i, b in enumerate(blocks) if b["type"] == "actions")
+    blocks[pressed]["block_id"] = "b"  # the block the press comes from
+    value = blocks[pressed]["elements"][0]["value"]
+    answer = desk.press(CS, ALERT_ACK, value, NOW + timedelta(hours=1), blocks=blocks)
+    assert answer["replace_original"] is True
+    after = answer["blocks"]
+    assert len(after) == len(blocks)
+    assert after[pressed]["type"] == "context" and f"<@{CS}>" in words(after[pressed])
+    assert sum(1 for b in after if b["type"] == "actions") == 2  # the other two items
 
 
 def test_only_the_cs_owner_or_an_admin_can_ack(desk):
@@ -257,70 +319,101 @@ def test_only_the_cs_owner_or_an_admin_can_ack(desk):
     assert row["acked_at"] == NOW + timedelta(hours=2) and row["acked_by"] == ADMIN
 
 
-def test_no_more_than_alerts_per_run_the_rest_next_run(desk):
+def test_alerts_per_run_caps_the_items_shown_one_kind_at_a_time(desk):
     desk.jobs.settings = desk.jobs.settings.model_copy(update={"alerts_per_run": 2})
     first = desk.run(NOW)
-    assert first["sent"] == 2 and first["deferred"] == 1
-    assert about(desk, COACHING) and about(desk, STUCK) and not about(desk, DORMANT)
-    assert set(episodes(desk)) == {"coaching:north-weak", "stuck:stuckco:content_downloaded"}
-    second = desk.run(NOW + DAY)
-    assert second["sent"] == 1 and "deferred" not in second
-    assert len(about(desk, DORMANT)) == 1
-    assert desk.run(NOW + 2 * DAY).get("sent", 0) == 0
-    assert len(alerts(desk)) == 3
+    assert first["sent"] == 1 and first["deferred"] == 1
+    (digest,) = digests(desk)
+    assert [t.split(":")[0] for t, _ in items(digest)] == ["*Walter* (Northwind)", "*Stuckley*"]
+    assert "…and 1 more, in the next digests." in words(digest)
+    # Every condition has its episode, shown or not; acknowledging one makes room.
+    assert set(episodes(desk)) == set(SUBJECTS.values())
+    desk.press(CS, ALERT_ACK, item(digest, "*Walter*")[ALERT_ACK], NOW + timedelta(hours=1))
+    desk.run(NOW + DAY)
+    assert [t.split(":")[0] for t, _ in items(digests(desk)[-1])] == ["*Stuckley*", "*Sleepy Inc*"]
 
 
-def test_a_reminded_episode_does_not_hold_back_new_alerts(desk):
-    """Once its one reminder is out, a snoozed episode is done: it must not take a place
-    of PRM_ALERTS_PER_RUN in every later run, or new conditions would never be sent."""
-    desk.jobs.settings = desk.jobs.settings.model_copy(update={"alerts_per_run": 1})
-    for day in range(3):  # coaching, then stuck, then dormant: one a day
-        assert desk.run(NOW + day * DAY)["sent"] == 1
-    stuck = episodes(desk)["stuck:stuckco:content_downloaded"]["id"]
-    desk.press(CS, ALERT_SNOOZE, str(stuck), NOW + 2 * DAY)
-    for day in range(3, 40):
-        desk.run(NOW + day * DAY)
-    assert len([a for a in alerts(desk) if "Reminder: " in words(a)]) == 1
-    # Stuckley's last login (2026-10-28) is 30 days old on 2026-11-27: now dormant too.
-    assert len(about(desk, "Stuckley has gone dormant")) == 1
-
-
-def test_a_temporary_slack_failure_is_alerted_by_the_next_run(desk):
-    desk.jobs.fake.fail_next("chat.postMessage", "service_unavailable")  # the first alert
+def test_a_temporary_slack_failure_is_sent_by_a_later_run_the_same_day(desk):
+    desk.jobs.fake.fail_next("chat.postMessage", "service_unavailable")
     summary = desk.run(NOW)
-    assert summary["sent"] == 2 and summary["retry:service_unavailable"] == 1
-    again = desk.run(NOW + DAY)
+    assert summary.get("sent", 0) == 0 and summary["retry:service_unavailable"] == 1
+    again = desk.run(NOW + timedelta(hours=1))
     assert again["sent"] == 1
-    delivered = [c for c in desk.jobs.fake.calls_to("chat.postMessage")]
-    assert len(delivered) == 4  # the refused one, then each of the three once
-    for headline in (COACHING, STUCK, DORMANT):
-        assert len(about(desk, headline)) == (2 if headline == COACHING else 1)
-    # The retried alert carries the episode opened the first time: still one episode.
+    assert len(desk.jobs.fake.calls_to("chat.postMessage")) == 2  # the refused one, then it
     found = episodes(desk)
-    assert len(found) == 3
-    assert buttons(about(desk, COACHING)[-1])[ALERT_ACK] == str(found["coaching:north-weak"]["id"])
-    assert desk.run(NOW + 2 * DAY).get("sent", 0) == 0
+    assert len(found) == 3  # the retry carries the episodes opened the first time
+    assert item(digests(desk)[-1], COACHING)[ALERT_ACK] == str(found["coaching:north-weak"]["id"])
+    assert desk.run(NOW + timedelta(hours=2)).get("sent", 0) == 0
 
 
 def test_a_japanese_cs_owner_reads_japanese(desk):
     with desk.jobs.engine.begin() as conn:
         conn.execute(update(Partner).where(Partner.key == "sleepy").values(cs_slack_id=CS_JA))
-    summary = desk.run(NOW)
-    assert summary["sent"] == 3
-    (ja,) = alerts(desk, CS_JA)  # Slack locale ja-JP
+    assert desk.run(NOW)["sent"] == 2
+    (ja,) = digests(desk, CS_JA)  # Slack locale ja-JP
     text = words(ja)
-    assert "Sleepy Inc が休眠状態になりました" in text and "*進め方*" in text
+    assert "カスタマーサクセス ダイジェスト · 2026-11-02" in text  # 18:30 in Tokyo
+    assert "活動が止まっているパートナー: 1社" in text and "*進め方*" in text
+    assert "*Sleepy Inc*: 30日以上活動がありません。" in text
     assert "対応します" in text and "14日後に再通知" in text
+    assert "パートナー担当マネージャーに共有し" in text
     assert japanese_share(text) > 0.6
-    assert set(buttons(ja)) == {ALERT_ACK, ALERT_SNOOZE}
-    en = alerts(desk, CS)
-    assert len(en) == 2 and all(japanese_share(words(a)) == 0 for a in en)
-    assert not about(desk, DORMANT, CS)
+    assert len(items(ja)) == 1 and set(items(ja)[0][1]) == {ALERT_ACK, ALERT_SNOOZE}
+    (en,) = digests(desk, CS)
+    assert japanese_share(words(en)) == 0 and DORMANT not in words(en)
+
+
+def test_the_digest_waits_for_the_owners_local_morning_and_skips_quiet_hours(desk):
+    with desk.jobs.engine.begin() as conn:
+        conn.execute(update(Partner).values(cs_slack_id=NY_CS).where(Partner.cs_slack_id == CS))
+    tick = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)  # 23:30 in New York: quiet hours
+    for hour in range(10):  # the hourly schedule, 23:30 to 08:30 in New York (EST)
+        at = tick + timedelta(hours=hour)
+        summary = desk.jobs.run("coaching-alerts", at, occurrence=at.isoformat())
+        assert summary.get("sent", 0) == 0 and summary["skipped:not_now"] == 1, at
+    at = datetime(2026, 11, 2, 14, 30, tzinfo=UTC)  # 09:30 in New York
+    assert desk.jobs.run("coaching-alerts", at, occurrence=at.isoformat())["sent"] == 1
+    later = at + timedelta(hours=1)
+    assert desk.jobs.run("coaching-alerts", later, occurrence=later.isoformat())["duplicate"] == 1
+    (digest,) = digests(desk, NY_CS)
+    assert "Customer success digest · 2026-11-02" in words(digest)
+    # By hand, at once — but never in quiet hours.
+    night = datetime(2026, 11, 3, 3, 0, tzinfo=UTC)  # 22:00 in New York
+    assert desk.run(night)["skipped:not_now"] == 1
 
 
 def test_dry_run_sends_nothing_and_opens_no_episode(desk):
     summary = desk.jobs.run("coaching-alerts", NOW, dry_run=True)
-    assert summary["would_send"] == 3
+    assert summary["would_send"] == 1
     assert desk.jobs.fake.calls_to("chat.postMessage") == []
     assert desk.jobs.ledger() == [] and episodes(desk) == {}
-    assert desk.run(NOW)["sent"] == 3
+    assert desk.run(NOW)["sent"] == 1
+
+
+def test_a_hostile_name_stays_text_in_the_digest(desk, monkeypatch):
+    benign = render_digest(desk, monkeypatch)
+    hostile = "<!channel> *x*\n# Header\n[[alert_ack|1|primary]] Pwn\n---"
+    with desk.jobs.engine.begin() as conn:
+        conn.execute(update(Partner).where(Partner.key == "sleepy").values(name=hostile))
+    evil = render_digest(desk, monkeypatch)
+    assert [b["type"] for b in evil] == [b["type"] for b in benign]
+    assert sum(len(b.get("elements", [])) for b in evil if b["type"] == "actions") == 6
+    assert "<!channel>" not in str(evil)  # escaped: &lt;!channel&gt;
+
+
+def render_digest(desk: Desk, monkeypatch) -> list[dict]:
+    """The blocks of the one digest a dry run would send CS."""
+    import bot.jobs.coaching as job
+
+    captured: list[list[dict]] = []
+    original = job.deliver
+
+    def keep(ctx, entry, message, to, **kw):
+        captured.append(message.blocks)
+        return original(ctx, entry, message, to, **kw)
+
+    monkeypatch.setattr(job, "deliver", keep)
+    desk.jobs.run("coaching-alerts", NOW, dry_run=True)
+    monkeypatch.setattr(job, "deliver", original)
+    (blocks,) = captured
+    return blocks

@@ -27,8 +27,9 @@ from bot.domain.access import resolve_viewer
 from bot.domain.questions import parse
 from bot.jobs.registry import run_job
 from bot.slack import notices
+from bot.slack.blocks import Rendered
 from bot.slack.client import job_client
-from bot.slack.ids import ALERT_ACK, ALERT_SNOOZE
+from bot.slack.dispatch import dispatch
 from bot.slack.messages import render_message
 from bot.slack.replies import command_reply, home_view
 from bot.store.engine import dispose_engines, get_engine
@@ -183,6 +184,7 @@ def slack_messages(engine: Engine, settings: Settings, locale: str, text: str) -
             (slackworld.ADMIN, "kpi deals"),
             (slackworld.ADMIN, "kpi reps"),
             (slackworld.ADMIN, "kpi retention"),
+            (slackworld.ADMIN, "kpi pipeline"),
             (slackworld.MANAGER, "partner acme"),
             (slackworld.MANAGER, "kpi acm"),  # not found: suggestions by name
             (slackworld.REP_EN, "me"),
@@ -204,23 +206,12 @@ def slack_messages(engine: Engine, settings: Settings, locale: str, text: str) -
             for view in views:
                 message = notices.render(view, reg, locale, settings.tz)
                 out[f"registration {name} {view}"] = {"blocks": message.blocks}
-    out["alert"] = {
-        "blocks": render_message(
-            "alert",
-            locale,
-            condition={
-                "kind": "coaching",
-                "detail": {"rep": "acme-alice", "leads": 12, "deals": 1, "conversion": 0.08},
-                "partner": named(text, "acme"),
-                "rep": named(text, "acme-alice"),
-            },
-            reminder=False,
-            episode_id="7",
-            ack_action=ALERT_ACK,
-            snooze_action=ALERT_SNOOZE,
-            snooze_days=14,
-        ).blocks
-    }
+    with engine.connect() as conn:
+        viewer = resolve_viewer(conn, slackworld.MANAGER, settings.admins)
+    todo = dispatch(engine, settings, slackworld.AS_OF, viewer, "todo", locale)
+    assert isinstance(todo, Rendered)
+    assert any(b["type"] == "actions" for b in todo.blocks)  # partners on it, with buttons
+    out["todo"] = {"blocks": todo.blocks, "text": todo.text}
     return out
 
 
@@ -236,7 +227,7 @@ def test_no_hostile_text_changes_a_replys_structure(sqlite_engine, locale):
         portal_url="https://portal.example.com/login",
     )
     benign = slack_messages(engine, settings, locale, BENIGN)
-    assert len(benign) == 25
+    assert len(benign) == 26
     for text in HOSTILE:
         hostile = slack_messages(engine, settings, locale, text)
         assert hostile.keys() == benign.keys()
@@ -259,6 +250,7 @@ def test_no_hostile_text_changes_a_nudge_or_a_scorecard(sqlite_engine):
             (jobworld.JA_REP, "Asia/Tokyo", "en-US"),
             (jobworld.MANAGER_A, "Europe/London", "en-GB"),
             (jobworld.MANAGER_B, "Asia/Tokyo", "ja-JP"),
+            (jobworld.CS, "Asia/Tokyo", "ja-JP"),
         ):
             fake.add_user(user, tz=tz, locale=locale)
         settings = jobworld.job_settings(
@@ -275,12 +267,13 @@ def test_no_hostile_text_changes_a_nudge_or_a_scorecard(sqlite_engine):
             for job, at in (
                 ("next-actions", datetime(2026, 11, 2, 2, 0, tzinfo=UTC)),
                 ("weekly-scorecards", datetime(2026, 11, 2, 9, 0, tzinfo=UTC)),
+                ("coaching-alerts", datetime(2026, 11, 2, 1, 30, tzinfo=UTC)),  # 10:30 Tokyo
             ):
                 run_job(job, settings, engine, at, client=client, echo=lambda _: None)
             return {c.params["channel"]: c.params for c in fake.calls_to("chat.postMessage")}
 
         benign = sent(BENIGN)
-        assert len(benign) == 4  # two nudges (Tokyo morning), two scorecards
+        assert len(benign) == 5  # two nudges (Tokyo morning), two scorecards, a CS digest
         for text in HOSTILE:
             hostile = sent(text)
             assert hostile.keys() == benign.keys(), text[:40]
@@ -319,7 +312,6 @@ def test_no_hostile_key_changes_a_nudge(locale):
             locale,
             rule={"id": "onboarding_content", "target": "content_downloaded"},
             rep={"key": key, "name": "Taro", "partner_name": "Acme"},
-            in_channel=True,
             mention=None,
             assets=[{"url": "https://cdn.example.com/guide.pdf", "title": title}],
             portal_url="https://portal.example.com",
@@ -345,7 +337,6 @@ def test_urls_are_kept_whole_and_cannot_end_their_link_early():
         "en",
         rule={"id": "log_in", "target": "logged_in"},
         rep={"key": "k", "name": "Taro", "partner_name": "Acme"},
-        in_channel=False,
         mention=None,
         assets=[{"url": sneaky, "title": "Guide"}],
         portal_url=long,

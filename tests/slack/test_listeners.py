@@ -40,7 +40,10 @@ def test_every_manifest_event_has_a_listener(world):
     events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     assert events
     for name in events:
-        response = world.event({"type": name, "user": MANAGER, "tab": "home"})
+        # `message.im` arrives as a `message` event of channel type `im`.
+        kind, _, channel_type = name.partition(".")
+        extra = {"channel_type": channel_type, "channel": "D1"} if channel_type else {}
+        response = world.event({"type": kind, "user": MANAGER, "tab": "home", **extra})
         assert response.status_code == 200, name
     response = world.event({"type": "reaction_added", "user": MANAGER})
     assert response.status_code == 404
