@@ -71,7 +71,11 @@ JOBS: dict[str, JobDef] = {
             scorecards.JOB,
             scorecards.run,
             "weekly scorecards to partner managers",
-            schedule=lambda s: s.scorecard_cron,
+            schedule=lambda s: s.scorecard_cron,  # hourly around Monday: each manager locally
+            grace=timedelta(hours=1),
+            misfire=timedelta(hours=1),
+            note=lambda s: f" (each manager Mondays at {s.scorecard_hour:02d}:00 in their zone)",
+            local_time=True,
         ),
         JobDef(
             coaching.JOB,

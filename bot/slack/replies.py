@@ -7,7 +7,6 @@ Access is decided in `bot.domain.access` only; this module never widens the view
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -22,7 +21,8 @@ from bot.domain.content import library, with_tracked_urls
 from bot.domain.questions import Question
 from bot.domain.worklist import listing as worklist_listing
 from bot.domain.worklist import may_use as worklist_may_use
-from bot.kpi import KPI_NAMES, KpiParams
+from bot.kpi import KpiParams
+from bot.kpi.lookup import kpi_hint
 from bot.kpi.params import params_from_settings
 from bot.kpi.periods import Period
 from bot.slack.blocks import Rendered
@@ -89,22 +89,20 @@ def command_reply(
             partner = resolve_partner(conn, viewer, question.partner)
         except AccessDenied:
             own = viewer.rep.partner_name if viewer.rep else None
-            hint = difflib.get_close_matches(question.partner.lower(), KPI_NAMES, n=1)
             return render_message(
                 "refusal",
                 locale,
                 reason="other_partner",
                 partner_name=own,
-                kpi_hint=hint[0] if hint else None,
+                kpi_hint=kpi_hint(question.partner),
             )
         except PartnerNotFound as exc:
-            hint = difflib.get_close_matches(question.partner.lower(), KPI_NAMES, n=1)
             return render_message(
                 "not_found",
                 locale,
                 text=exc.text,
                 suggestions=[{"key": s.key, "name": s.name} for s in exc.suggestions],
-                kpi_hint=hint[0] if hint else None,
+                kpi_hint=kpi_hint(question.partner),
             )
 
     if question.command == "partner":
@@ -154,6 +152,7 @@ def home_view(
         periods=HOME_PERIODS,
         period_action=HOME_PERIOD,
         ids={"lead": NUDGE_REGISTER_LEAD, "deal": NUDGE_REGISTER_DEAL},
+        money=partial(numbers.money, currency=settings.currency, locale=locale),
     )
 
 

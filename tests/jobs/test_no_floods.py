@@ -50,14 +50,17 @@ def test_a_catch_up_in_quiet_hours_sends_nothing(jobs):
     earlier_run(jobs)
     late = MONDAY_0900 + timedelta(hours=12)  # 21:00 UTC, within 20:00-08:00
     client = job_client(jobs.settings)
-    assert held_back("weekly-scorecards", jobs.settings, jobs.engine, late) is not None
+    assert held_back("deal-expiry", jobs.settings, jobs.engine, late) is not None
     assert held_back("next-actions", jobs.settings, jobs.engine, late) is None  # per rep
+    assert held_back("weekly-scorecards", jobs.settings, jobs.engine, late) is None  # per manager
     for name in ("weekly-scorecards", "coaching-alerts", "deal-expiry"):
         fire(name, jobs.settings, jobs.engine, client, lambda: late)
     assert jobs.fake.calls_to("chat.postMessage") == []
-    # Scorecards were held back; the digest ran and skipped its owner (21:00 in UTC).
+    # Deal expiry was held back; the digest and the scorecards ran and skipped everyone
+    # (21:00 in UTC and London, 06:00 in Tokyo).
     runs = {r["job"]: r for r in recent_runs(jobs.engine) if r["occurrence"] != "last-week"}
-    assert "weekly-scorecards" not in runs and "deal-expiry" not in runs
+    assert "deal-expiry" not in runs
+    assert runs["weekly-scorecards"]["summary"]["skipped:not_now"] == 2
     assert runs["coaching-alerts"]["summary"]["skipped:not_now"] == 1
 
 

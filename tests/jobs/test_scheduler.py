@@ -26,37 +26,44 @@ def test_jobs_have_ids_coalesce_one_instance_and_grace(jobs):
 def test_previous_fire_and_grace(jobs):
     s = jobs.settings
     noon = MONDAY_0900 + timedelta(hours=3)
-    assert previous_fire("weekly-scorecards", s, noon) == MONDAY_0900
+    # Hourly around Monday: each manager's scorecard is due at PRM_SCORECARD_HOUR locally.
+    assert previous_fire("weekly-scorecards", s, noon) == noon
     # Hourly at :30: each CS owner's digest is due at PRM_DIGEST_HOUR in their own zone.
     assert previous_fire("coaching-alerts", s, noon) == noon - timedelta(minutes=30)
     assert previous_fire("next-actions", s, noon) == noon
-    assert grace("weekly-scorecards", MONDAY_0900, s) == timedelta(hours=15)  # until midnight
+    assert grace("weekly-scorecards", MONDAY_0900, s) == timedelta(hours=1)
+    assert grace("deal-expiry", MONDAY_0900, s) == timedelta(hours=15)  # until midnight
     assert grace("next-actions", noon, s) == timedelta(hours=1)
 
 
 def test_scorecards_missed_at_nine_are_sent_once_when_the_bot_comes_back_that_day(jobs):
-    back = MONDAY_0900 + timedelta(hours=5, minutes=12)  # the bot was down from 08:00 to 14:12
+    # The bot was down from 08:00 to 10:12 (UTC): 10:12 in London, 19:12 in Tokyo.
+    back = MONDAY_0900 + timedelta(hours=1, minutes=12)
     client = job_client(jobs.settings)
     first = fire("weekly-scorecards", jobs.settings, jobs.engine, client, lambda: back)
     assert first is not None and first["sent"] == 2
-    # A restart an hour later, or a second replica: the occurrence is already claimed.
+    # A restart minutes later, or a second replica: the occurrence is already claimed.
     again = fire(
-        "weekly-scorecards", jobs.settings, jobs.engine, client, lambda: back + timedelta(hours=1)
+        "weekly-scorecards", jobs.settings, jobs.engine, client, lambda: back + timedelta(minutes=9)
     )
     assert again is None
+    # The next hourly tick sends nothing: London is served, Tokyo's evening is quiet.
+    later = fire(
+        "weekly-scorecards", jobs.settings, jobs.engine, client, lambda: back + timedelta(hours=1)
+    )
+    assert later is not None and later.get("sent", 0) == 0 and later["duplicate"] == 1
     assert len(jobs.fake.calls_to("chat.postMessage")) == 2
 
 
 def test_a_missed_occurrence_from_yesterday_is_not_caught_up(jobs):
     tuesday = MONDAY_0900 + timedelta(days=1) - timedelta(hours=8)  # Tuesday 01:00
+    # Monday's 09:00 occurrence is not caught up; Tuesday's tick finds nobody on a Monday.
+    result = fire(
+        "weekly-scorecards", jobs.settings, jobs.engine, job_client(jobs.settings), lambda: tuesday
+    )
+    assert result is not None and result.get("sent", 0) == 0
     assert (
-        fire(
-            "weekly-scorecards",
-            jobs.settings,
-            jobs.engine,
-            job_client(jobs.settings),
-            lambda: tuesday,
-        )
+        fire("deal-expiry", jobs.settings, jobs.engine, job_client(jobs.settings), lambda: tuesday)
         is None
     )
     assert jobs.fake.calls_to("chat.postMessage") == []

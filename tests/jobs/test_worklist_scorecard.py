@@ -49,3 +49,14 @@ def test_the_scorecard_lists_the_worklist_with_its_buttons_in_japanese(jobs):
     assert (
         "先週、対応リストから1社に働きかけました。そのうち0社が次のステップに進みました。" in text
     )
+
+
+def test_the_worklist_comes_first_then_what_changed_in_both_languages(jobs):
+    jobs.run("weekly-scorecards", MONDAY)
+    ja = words(cards_to(jobs, MANAGER_B)[0].params)
+    assert ja.index("*対応リスト*") < ja.index("*今週の変化*") < ja.index("*直近8週間の推移*")
+    nudge(jobs, MANAGER_A, "acme", MONDAY + timedelta(days=1))
+    jobs.run("weekly-scorecards", MONDAY + timedelta(days=7))
+    en = words(cards_to(jobs, MANAGER_A)[-1].params)
+    assert en.index("Last week you nudged") < en.index("*What changed*")
+    assert en.index("*What changed*") < en.index("*Last 8 weeks*")

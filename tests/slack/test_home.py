@@ -89,3 +89,23 @@ def test_rep_home_links_the_onboarding_reads_as_tracked_links(world, engine):
     world.settings.public_url = "https://prm.example.org"
     text = words(open_home(world, REP_EN))
     assert "<https://prm.example.org/c/v1." in text and "|Welcome guide>" in text
+
+
+def test_manager_and_admin_homes_show_the_pipeline_money_and_win_rate(world):
+    text = words(open_home(world, MANAGER))
+    assert "*Deal value registered and won*" in text
+    assert "worth $" in text and "win rate" in text
+    admin = words(open_home(world, ADMIN))
+    assert "*Deal value registered and won*" in admin and "win rate" in admin
+
+
+def test_rep_home_shows_their_partners_pipeline(world):
+    text = words(open_home(world, REP_EN))
+    assert "*Deal value registered and won*" in text and "win rate" in text
+
+
+def test_japanese_homes_show_the_pipeline_in_japanese(world):
+    ja = words(open_home(world, MANAGER_2))  # Slack locale ja-JP
+    assert "*案件金額(登録・受注)*" in ja
+    rep = words(open_home(world, REP_JA))
+    assert "*案件金額(登録・受注)*" in rep
