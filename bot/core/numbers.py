@@ -14,8 +14,11 @@ from babel.numbers import format_compact_currency, format_currency
 NULL = "—"
 
 
-def pct(value: float | None) -> str:
-    return NULL if value is None else f"{value * 100:.1f} %"
+def pct(value: float | None, locale: str = "en") -> str:
+    """`44.4 %` (English, the CLI); Japanese writes no space before the sign: `44.4%`."""
+    if value is None:
+        return NULL
+    return f"{value * 100:.1f}%" if locale.startswith("ja") else f"{value * 100:.1f} %"
 
 
 def count(value: int | None) -> str:
@@ -27,8 +30,11 @@ def number(value: float | None, digits: int = 1) -> str:
     return NULL if value is None else f"{value:,.{digits}f}"
 
 
-def days(value: float | None) -> str:
-    return NULL if value is None else f"{value:,.0f} d"
+def days(value: float | None, locale: str = "en") -> str:
+    """A duration in days: `293 d` (English, the CLI), `293日` in Japanese."""
+    if value is None:
+        return NULL
+    return f"{value:,.0f}日" if locale.startswith("ja") else f"{value:,.0f} d"
 
 
 def change(delta: dict | None, kind: str = "count") -> str:

@@ -89,7 +89,10 @@ class Settings(BaseSettings):
     holdout_salt: str = Field(default="prm-holdout-v1")
     nudge_rules: str = Field(default="", description="Path to a rules YAML; empty = built in.")
     portal_url: str = Field(default="", description="Partner portal login URL for nudges.")
-    scorecard_cron: str = Field(default="0 9 * * mon")
+    # Hourly, Sunday to Tuesday in the schedule zone: every zone's Monday is in there, and
+    # each manager's scorecard goes out from scorecard_hour on their own Monday.
+    scorecard_cron: str = Field(default="0 * * * sun,mon,tue")
+    scorecard_hour: int = Field(default=9, ge=0, le=23)
     # Hourly: each CS owner's digest goes out from digest_hour in their own zone.
     coaching_cron: str = Field(default="30 * * * *")
     digest_hour: int = Field(default=9, ge=0, le=23)

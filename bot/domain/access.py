@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection
 
-from bot.kpi.lookup import suggest_partners
+from bot.kpi.lookup import find_partner, suggest_partners
 from bot.kpi.params import Scope
 from bot.store import partners
 
@@ -135,6 +135,10 @@ def resolve_partner(conn: Connection, viewer: Viewer, text: str) -> PartnerRef:
     exact = [h for h in hits if h[0] == text] or hits
     if exact:
         return PartnerRef(*exact[0])
+    # The name without its legal form, in any width or case ("青葉ネットワーク2").
+    same = find_partner(conn, text, where=partners.book_where(book))
+    if same is not None:
+        return PartnerRef(*same)
     if viewer.role is Role.REP:
         raise AccessDenied("other_partner")
     close = suggest_partners(conn, text, where=partners.book_where(book))

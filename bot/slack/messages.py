@@ -18,10 +18,11 @@ strings are trusted template text: autoescape is off, so `_()` neither escapes t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.core import numbers
 from bot.core.resources import TEMPLATES
+from bot.kpi.lookup import kpi_hint
 from bot.kpi.registry import KPI_LABELS
 from bot.slack import blocks, ids
 from bot.slack.catalogs import translations
@@ -68,6 +70,19 @@ def _minute(value: datetime | None, tz: ZoneInfo) -> str:
     return numbers.NULL if value is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+# An honorific a name may already carry ("Bさん (rep B)", "田中様"): no second one is added.
+HONORIFIC = re.compile(r"(?:さん|様|さま|殿|くん|ちゃん)(?=$|[\s(（,、])")
+
+
+def honorific(name: Any, locale: str = "en") -> str:
+    """A person's name as the message addresses them: Japanese adds さん (`田中 太郎さん`)
+    unless the name already carries an honorific; other languages leave it alone."""
+    text = "" if name is None else str(name)
+    if not locale.startswith("ja") or not text.strip() or HONORIFIC.search(text):
+        return text
+    return f"{text}さん"
+
+
 @cache
 def environment(locale: str) -> Environment:
     if locale not in LOCALES:
@@ -87,10 +102,12 @@ def environment(locale: str) -> Environment:
     env.globals["kpi_labels"] = KPI_LABELS
     env.globals["ids"] = ids  # action ids by name (bot.slack.ids): templates never spell one
     env.filters.update(
-        pct=numbers.pct,
+        pct=partial(numbers.pct, locale=locale),  # ja: 44.4% (no space), en: 44.4 %
         count=numbers.count,
         number=numbers.number,
-        days=numbers.days,
+        days=partial(numbers.days, locale=locale),  # ja: 293日, en: 293 d
+        honorific=partial(honorific, locale=locale),
+        kpi_hint=kpi_hint,
         change=numbers.change,
         day=_day,
         minute=_minute,

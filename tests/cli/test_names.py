@@ -62,7 +62,7 @@ def test_top_reps_need_leads_and_over_100_percent_is_explained(cli, program):
         in en
     )
     ja = cli("slack", "ask", CAROL, "me", "--locale", "ja", env=ENV).stdout
-    assert "150.0 %(リード数を上回る案件数" in ja
+    assert "150.0%(リード数を上回る案件数" in ja
     manager = cli("slack", "ask", MANAGER, "kpi reps", "--locale", "en", env=ENV).stdout
     assert "Top reps (at least 10 leads):" in manager and "Carol Low" not in manager
     assert "1 more active rep has fewer leads than that and is not ranked." in manager

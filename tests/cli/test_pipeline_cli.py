@@ -143,7 +143,7 @@ def test_slack_answer_in_both_languages(cli, program):
     assert "Initech" not in en.stdout and "`acme`" not in en.stdout
     ja = cli("slack", "ask", MANAGER, "kpi pipeline", "--locale", "ja", env=ENV)
     assert ja.exit_code == 0, ja.output
-    assert "案件登録 3件($1,212,300) · 受注 1件($1,250,000) · 受注率 33.3 %" in ja.stdout
+    assert "案件登録 3件($1,212,300) · 受注 1件($1,250,000) · 受注率 33.3%" in ja.stdout
     yen = cli("slack", "ask", MANAGER, "kpi pipeline", "--locale", "ja",
               env={**ENV, "PRM_CURRENCY": "JPY"})  # fmt: skip
     assert "Acme Corp: 登録 ¥1,200,000、受注 ¥1,250,000(受注 1件)" in yen.stdout

@@ -353,10 +353,10 @@ def test_a_japanese_cs_owner_reads_japanese(desk):
     (ja,) = digests(desk, CS_JA)  # Slack locale ja-JP
     text = words(ja)
     assert "カスタマーサクセス ダイジェスト · 2026-11-02" in text  # 18:30 in Tokyo
-    assert "活動が止まっているパートナー: 1社" in text and "*進め方*" in text
+    assert "休眠パートナー(直近30日の活動なし): 1社" in text and "*進め方*" in text
     assert "*Sleepy Inc*: 30日以上活動がありません。" in text
     assert "対応します" in text and "14日後に再通知" in text
-    assert "パートナー担当マネージャーに共有し" in text
+    assert "パートナーマネージャーに共有し" in text
     assert japanese_share(text) > 0.6
     assert len(items(ja)) == 1 and set(items(ja)[0][1]) == {ALERT_ACK, ALERT_SNOOZE}
     (en,) = digests(desk, CS)
