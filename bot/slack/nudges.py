@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from bot.core.settings import Settings
 from bot.domain.content import tracked_assets
 from bot.domain.nudges import facts as facts_mod
-from bot.domain.nudges.fatigue import QuietHours, in_holdout, local_day, send_window_open, zone
+from bot.domain.nudges.fatigue import in_holdout, local_day, zone
 from bot.domain.nudges.plan import decide
 from bot.domain.nudges.rules import Rule, load_rules
 from bot.kpi.params import Scope, params_from_settings
@@ -122,10 +122,11 @@ def nudge_partner(
     partner_key: str,
 ) -> Counter[str]:
     """ "Nudge now": every rep of one partner who is owed a next action gets it, through the
-    ledger, with the fatigue rules (cap, stop after, tips off, quiet hours, holdout).
+    ledger, with the fatigue rules (cap, stop after, tips off, holdout). Quiet hours are
+    the scheduler's rule, not a person's: a manager who presses "Nudge now" has decided
+    that now is the time (the reply says how many it reached).
     Counts `sent`, `already` (nudged today) and `held` (a rule held it back)."""
     rules = load_rules(s.nudge_rules or None)
-    quiet = QuietHours.parse(s.quiet_hours)
     params = replace(params_from_settings(s, as_of=now), scope=Scope(partner_key=partner_key))
     with engine.connect() as conn:
         people = facts_mod.reps(conn, params)
@@ -160,9 +161,6 @@ def nudge_partner(
                 continue
             slack_tz, slack_locale = prof.tz, prof.locale
         tz = zone(slack_tz, s.tz)
-        if not send_window_open(now, tz, 0, quiet):
-            counts["held"] += 1
-            continue
         key = nudge_key(rep, local_day(now, tz))
         entry = ledger.Entry(
             key=key,

@@ -219,3 +219,11 @@ def test_hand_to_cs_without_a_cs_owner_says_so_and_records_nothing(noon_world):
     answer = press(w, MANAGER, WORKLIST_HAND_CS, "globex")  # globex has no CS owner
     assert "Globex has no customer success owner" in words(answer)
     assert w.fake.calls_to("chat.postMessage") == [] and recorded(w) == []
+
+
+def test_nudge_now_is_a_persons_decision_even_in_the_reps_quiet_hours(world):
+    """`world`'s clock is midnight, inside the reps' quiet hours (UTC): the scheduler would
+    wait, a manager's press does not."""
+    answer = press(world, MANAGER, WORKLIST_NUDGE, "acme")
+    assert "Nudged Acme Corp: 2 reps got their next step." in words(answer)
+    assert len(posted_to(world, REP_EN)) == 1 and len(posted_to(world, REP_JA)) == 1
