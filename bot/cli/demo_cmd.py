@@ -94,7 +94,7 @@ def demo(
         f"\n            PRM_DATABASE_URL={built.url} {prm} kpi funnel --as-of "
         f"{to_local_iso(now, conf.tz)}"
         f"\n            PRM_DATABASE_URL={built.url} {prm} jobs run coaching-alerts --dry-run"
-        f"\n(Its Slack ids are made up: the jobs never message it unless PRM_DEMO_SEND=true.)"
+        f"\n(Its Slack ids are made up: the scheduler never messages it unless PRM_DEMO_SEND=true.)"
     )
 
 
