@@ -17,6 +17,7 @@ from bot.core.events import EVENT_TYPES
 from bot.core.timeutil import local_midnight
 from bot.kpi.params import KpiParams
 from bot.store import handles
+from bot.store.partners import member_of
 
 # The engine's short names for the tables every KPI joins.
 P = handles.partners
@@ -88,12 +89,7 @@ def cohort_where(params: KpiParams) -> ColumnElement[bool]:
     if scope.cs_slack_id is not None:
         clauses.append(P.c.cs_slack_id == scope.cs_slack_id)
     if scope.member_slack_id is not None:
-        clauses.append(
-            or_(
-                P.c.manager_slack_id == scope.member_slack_id,
-                P.c.cs_slack_id == scope.member_slack_id,
-            )
-        )
+        clauses.append(member_of(scope.member_slack_id))
     if scope.tier is not None:
         clauses.append(P.c.tier == scope.tier)
     if scope.signed_from is not None:

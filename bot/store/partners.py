@@ -66,16 +66,17 @@ class RepDates:
     signed_on: date | None
 
 
+def member_of(slack_id: str) -> ColumnElement[bool]:
+    """The partners a Slack member has in their book: those they manage or look after.
+    The one statement of that rule; the KPI engine's scope filter uses it too."""
+    return or_(P.c.manager_slack_id == slack_id, P.c.cs_slack_id == slack_id)
+
+
 def book_where(book: Book) -> ColumnElement[bool] | None:
     """The partner-table condition for `book`; None for every partner."""
     clauses: list[ColumnElement[bool]] = []
     if book.member_slack_id is not None:
-        clauses.append(
-            or_(
-                P.c.manager_slack_id == book.member_slack_id,
-                P.c.cs_slack_id == book.member_slack_id,
-            )
-        )
+        clauses.append(member_of(book.member_slack_id))
     if book.partner_key is not None:
         clauses.append(P.c.key == book.partner_key)
     return and_(*clauses) if clauses else None
