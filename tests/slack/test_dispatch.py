@@ -9,7 +9,6 @@ USER TEXT --json` on the same database, at the same instant.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,17 +98,21 @@ def slack_reply(world: SlackWorld, user: str, text: str) -> dict[str, Any]:
     response, url = world.command(user, text)
     assert response.status_code == 200, response.text
     path = urlparse(url).path
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def answered() -> bool:  # an event wait on the fake's calls, not a sleep
         views = world.fake.calls_to("views.open")
-        if len(views) > opened:
-            assert views[-1].params["trigger_id"] == "1.2.3"
-            return {"view": views[-1].params["view"]}
-        mine = [c for c in world.fake.calls_to("response_url") if c.url == path]
-        if mine:
-            return mine[0].params
-        time.sleep(0.01)
-    raise AssertionError(f"no answer to /prm {text!r} from {user}")
+        return len(views) > opened or any(
+            c.url == path for c in world.fake.calls_to("response_url")
+        )
+
+    with world.fake._cond:
+        if not world.fake._cond.wait_for(answered, timeout=5):
+            raise AssertionError(f"no answer to /prm {text!r} from {user}")
+    views = world.fake.calls_to("views.open")
+    if len(views) > opened:
+        assert views[-1].params["trigger_id"] == "1.2.3"
+        return {"view": views[-1].params["view"]}
+    return next(c for c in world.fake.calls_to("response_url") if c.url == path).params
 
 
 def cli_reply(cli, user: str, text: str, *extra: str, env: dict[str, str] | None = None) -> dict:
