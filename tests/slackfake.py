@@ -16,6 +16,7 @@ Typical use::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import itertools
@@ -58,6 +59,30 @@ class Call:
     params: dict
     token: str | None
     url: str
+    team: str | None = None  # the workspace whose token authorised the call
+
+
+@dataclass
+class _Team:
+    """A workspace the app is installed in: its bot token and bot user; `gone` is the
+    error every call with its token gets after an uninstall or a revocation."""
+
+    id: str
+    name: str
+    bot_token: str
+    bot_user_id: str
+    gone: str | None = None
+    connect_error: str | None = None  # conversations.inviteShared refused with this
+
+
+@dataclass
+class _Channel:
+    id: str
+    team: str
+    name: str
+    is_private: bool
+    members: set[str] = field(default_factory=set)
+    ext_shared: bool = False
 
 
 @dataclass
@@ -68,6 +93,8 @@ class _User:
     tz: str
     is_bot: bool
     deleted: bool
+    team: str = ""
+    email: str | None = None
 
 
 @dataclass
@@ -122,6 +149,8 @@ class FakeSlack:
         app_token: str = "xapp-test",
         team_id: str = "T0001",
         bot_user_id: str = "UBOT",
+        client_id: str = "fake-client-id",
+        client_secret: str = "fake-client-secret",
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -150,6 +179,14 @@ class FakeSlack:
         # Set by a test harness that runs the app in-process: waits until the app is done
         # with the answers it got (see `wait_for`).
         self.settle: Callable[[], None] | None = None
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self._teams: dict[str, _Team] = {}
+        self._channels: dict[str, _Channel] = {}
+        self.invites: list[dict] = []
+        self._codes: dict[str, tuple[str, str, str]] = {}  # code -> (team, name, installer)
+        self._acting = threading.local()  # the team of the call being answered
+        self._teams[team_id] = _Team(team_id, "Fake Team", bot_token, bot_user_id)
         self.add_user(bot_user_id, name="prm-bot", is_bot=True)
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -237,12 +274,164 @@ class FakeSlack:
         name: str | None = None,
         is_bot: bool = False,
         deleted: bool = False,
+        team_id: str | None = None,
+        email: str | None = None,
     ) -> None:
-        """Make ``users.info`` / ``conversations.open`` know this user."""
+        """Make ``users.info`` / ``conversations.open`` know this user, a member of
+        `team_id` (default: the home team)."""
         ZoneInfo(tz)  # fail here, not inside a request handler, on a misspelt zone
-        user = _User(user_id, name or f"user-{user_id.lower()}", locale, tz, is_bot, deleted)
+        user = _User(
+            user_id,
+            name or f"user-{user_id.lower()}",
+            locale,
+            tz,
+            is_bot,
+            deleted,
+            team_id or self.team_id,
+            email,
+        )
         with self._cond:
             self._users[user_id] = user
+
+    def add_team(
+        self,
+        team_id: str,
+        *,
+        name: str | None = None,
+        bot_token: str | None = None,
+        bot_user_id: str | None = None,
+    ) -> str:
+        """Another workspace with the app installed: its own bot token (returned)."""
+        token = bot_token or f"xoxb-{team_id.lower()}"
+        with self._cond:
+            existing = self._teams.get(team_id)
+            if existing is not None:
+                existing.gone = None
+                return existing.bot_token
+            self._teams[team_id] = _Team(
+                team_id, name or team_id, token, bot_user_id or f"UBOT{team_id}"
+            )
+        return token
+
+    def token_of(self, team_id: str) -> str:
+        with self._cond:
+            return self._teams[team_id].bot_token
+
+    def uninstall(self, team_id: str) -> None:
+        """The app was removed from the team: its token answers `account_inactive`."""
+        with self._cond:
+            self._teams[team_id].gone = "account_inactive"
+
+    def revoke(self, team_id: str) -> None:
+        """The team's bot token was revoked: it answers `token_revoked`."""
+        with self._cond:
+            self._teams[team_id].gone = "token_revoked"
+
+    def connect_disabled(self, team_id: str | None = None, error: str = "team_not_paid") -> None:
+        """Slack Connect refused for the team (a free plan, an admin's restriction): every
+        conversations.inviteShared answers `error`."""
+        with self._cond:
+            self._teams[team_id or self.team_id].connect_error = error
+
+    def issue_oauth_code(
+        self, team_id: str, *, team_name: str | None = None, installer_user_id: str = "UINSTALLER"
+    ) -> str:
+        """The code Slack hands the browser after **Allow** in `team_id`; one use."""
+        code = f"{self._next_id()}.{uuid.uuid4().hex[:12]}"
+        with self._cond:
+            self._codes[code] = (team_id, team_name or team_id, installer_user_id)
+        return code
+
+    def channel(self, channel_id: str) -> dict | None:
+        with self._cond:
+            ch = self._channels.get(channel_id)
+            if ch is None:
+                return None
+            return {
+                "id": ch.id,
+                "team": ch.team,
+                "name": ch.name,
+                "is_private": ch.is_private,
+                "members": sorted(ch.members),
+                "is_ext_shared": ch.ext_shared,
+            }
+
+    def accept_invite(
+        self, invite_id: str, user_id: str, team_id: str, *, name: str | None = None
+    ) -> dict:
+        """The invited person accepted: the inner `shared_channel_invite_accepted` event."""
+        invite, ch = self._invite(invite_id)
+        with self._cond:
+            invite["status"] = "accepted"
+            ch.members.add(user_id)
+            ch.ext_shared = True
+            host = self._teams[ch.team]
+        person = {
+            "id": user_id,
+            "team_id": team_id,
+            "name": name or f"user-{user_id.lower()}",
+            "updated": 1_700_000_000,
+            "profile": {"real_name": name or user_id, "team": team_id},
+        }
+        return {
+            "type": "shared_channel_invite_accepted",
+            "approval_required": False,
+            "invite": self._invite_object(invite, host),
+            "channel": {"id": ch.id, "is_private": ch.is_private, "is_im": False, "name": ch.name},
+            "teams_in_channel": [{"id": ch.team, "name": host.name}, {"id": team_id}],
+            "accepting_user": person,
+            "event_ts": self._new_ts(),
+        }
+
+    def decline_invite(self, invite_id: str, user_id: str, team_id: str) -> dict:
+        """The inner `shared_channel_invite_declined` event."""
+        invite, ch = self._invite(invite_id)
+        with self._cond:
+            invite["status"] = "declined"
+            host = self._teams[ch.team]
+        return {
+            "type": "shared_channel_invite_declined",
+            "invite": self._invite_object(invite, host),
+            "channel": {"id": ch.id, "is_private": ch.is_private, "is_im": False, "name": ch.name},
+            "declining_user": {"id": user_id, "team_id": team_id, "name": user_id.lower()},
+            "teams_in_channel": [{"id": ch.team, "name": host.name}],
+            "event_ts": self._new_ts(),
+        }
+
+    def member_joined_event(
+        self, channel_id: str, user_id: str, *, team_id: str | None = None, inviter: str = ""
+    ) -> dict:
+        """The inner `member_joined_channel` event."""
+        with self._cond:
+            ch = self._channels.get(channel_id)
+            if ch is not None:
+                ch.members.add(user_id)
+            private = bool(ch and ch.is_private)
+        return {
+            "type": "member_joined_channel",
+            "user": user_id,
+            "channel": channel_id,
+            "channel_type": "G" if private else "C",
+            "team": team_id or self.team_id,
+            "inviter": inviter,
+            "event_ts": self._new_ts(),
+        }
+
+    def _invite(self, invite_id: str) -> tuple[dict, _Channel]:
+        with self._cond:
+            invite = next(i for i in self.invites if i["invite_id"] == invite_id)
+            return invite, self._channels[invite["channel"]]
+
+    def _invite_object(self, invite: dict, host: _Team) -> dict:
+        return {
+            "id": invite["invite_id"],
+            "date_created": 1_700_000_000,
+            "date_invalid": 1_701_209_600,
+            "inviting_team": {"id": host.id, "name": host.name, "domain": host.id.lower()},
+            "inviting_user": {"id": host.bot_user_id, "team_id": host.id, "name": "prm-bot"},
+            "recipient_email": invite.get("email"),
+            "recipient_user_id": invite.get("user_id"),
+        }
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer HTTP 200 ``ok: false``."""
@@ -288,9 +477,11 @@ class FakeSlack:
 
     # ---- inspection ------------------------------------------------------------------
 
-    def calls_to(self, method: str) -> list[Call]:
+    def calls_to(self, method: str, team: str | None = None) -> list[Call]:
         with self._cond:
-            return [c for c in self.calls if c.method == method]
+            return [
+                c for c in self.calls if c.method == method and (team is None or c.team == team)
+            ]
 
     def wait_for(
         self, method: str, count: int = 1, timeout: float = 5.0, *, settle: bool = True
@@ -476,17 +667,29 @@ class FakeSlack:
             self._record(Call(method, {}, token, url))
             return _Reply.json({"ok": False, "error": "invalid_arguments"})
         token = token or params.pop("token", None)
-        self._record(Call(method, params, token, url))
+        if method == "oauth.v2.access":  # client credentials, not a token
+            params = {**params, **_basic(headers.get("Authorization"))}
+        with self._cond:
+            team = next((t for t in self._teams.values() if t.bot_token == token), None)
+        self._record(Call(method, params, token, url, team.id if team else None))
         self._maybe_hold(method)
+        self._acting.team = team.id if team else self.team_id
 
         handler = self._methods().get(method)
-        allowed = self.app_token if method == "apps.connections.open" else self.bot_token
         if handler is None:
             error = "unknown_method"
+        elif method == "oauth.v2.access":
+            error = ""
         elif not token:
             error = "not_authed"
-        elif token != allowed:
+        elif method == "apps.connections.open":
+            error = "" if token == self.app_token else "invalid_auth"
+        elif team is None:
             error = "invalid_auth"
+        else:
+            error = team.gone or ""
+        if handler is None or error:
+            pass
         elif script := self._take_script(method):
             if script.drop:
                 with contextlib.suppress(_ApiError):
@@ -508,6 +711,10 @@ class FakeSlack:
             except _ApiError as e:
                 error = e.error
         return _Reply.json({"ok": False, "error": error})
+
+    def _acting_team(self) -> _Team:
+        with self._cond:
+            return self._teams[getattr(self._acting, "team", None) or self.team_id]
 
     def _handle_response_url(self, path: str, url: str, headers: Any, body: bytes) -> _Reply:
         """Slack answers response URLs in plain text: ``ok``, or an error word."""
@@ -556,16 +763,123 @@ class FakeSlack:
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "apps.connections.open": self._apps_connections_open,
+            "conversations.create": self._conversations_create,
+            "conversations.info": self._conversations_info,
+            "conversations.inviteShared": self._conversations_invite_shared,
+            "oauth.v2.access": self._oauth_v2_access,
         }
 
     def _auth_test(self, params: dict) -> dict:
+        team = self._acting_team()
+        home = team.id == self.team_id
         return {
-            "url": "https://fake-team.slack.com/",
-            "team": "Fake Team",
-            "user": self._users[self.bot_user_id].name,
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "url": f"https://{team.id.lower()}.slack.com/",
+            "team": team.name,
+            "user": self._users[self.bot_user_id].name if home else "prm-bot",
+            "team_id": team.id,
+            "user_id": team.bot_user_id,
+            "bot_id": self.bot_id if home else f"B{team.id}",
+            "is_enterprise_install": False,
+        }
+
+    def _conversations_create(self, params: dict) -> dict:
+        """Slack's rules: lowercase letters, digits, hyphens, underscores; at most 80."""
+        name = str(params.get("name") or "")
+        team = self._acting_team()
+        if not name:
+            raise _ApiError("invalid_name_required")
+        if len(name) > 80:
+            raise _ApiError("invalid_name_maxlength")
+        if not all(c.isascii() and (c.islower() or c.isdigit() or c in "-_") for c in name):
+            raise _ApiError("invalid_name_specials")
+        with self._cond:
+            if any(c.team == team.id and c.name == name for c in self._channels.values()):
+                raise _ApiError("name_taken")
+            private = _truthy(params.get("is_private"))
+            ch = _Channel(f"C{self._next_id():08d}", team.id, name, private, {team.bot_user_id})
+            self._channels[ch.id] = ch
+        return {"channel": self._channel_object(ch, team)}
+
+    def _conversations_info(self, params: dict) -> dict:
+        """A channel of the acting team, or one shared with it; `channel_not_found`
+        otherwise, as Slack says for a private channel the bot is not in."""
+        team = self._acting_team()
+        with self._cond:
+            ch = self._channels.get(str(params.get("channel") or ""))
+            visible = ch is not None and (
+                ch.team == team.id or (ch.ext_shared and team.bot_user_id in ch.members)
+            )
+            if ch is None or not visible or (ch.is_private and team.bot_user_id not in ch.members):
+                raise _ApiError("channel_not_found")
+            return {"channel": self._channel_object(ch, team)}
+
+    @staticmethod
+    def _channel_object(ch: _Channel, team: _Team) -> dict:
+        return {
+            "id": ch.id,
+            "name": ch.name,
+            "is_channel": not ch.is_private,
+            "is_group": ch.is_private,
+            "is_private": ch.is_private,
+            "is_im": False,
+            "is_member": team.bot_user_id in ch.members,
+            "is_ext_shared": ch.ext_shared,
+            "is_shared": ch.ext_shared,
+            "created": 1_700_000_000,
+            "creator": team.bot_user_id,
+            "context_team_id": ch.team,
+        }
+
+    def _conversations_invite_shared(self, params: dict) -> dict:
+        """Documented refusals: channel_not_found, not_in_channel, invalid_arguments (no
+        emails nor user_ids, or more than one), and the team's Slack Connect error."""
+        team = self._acting_team()
+        with self._cond:
+            ch = self._channels.get(str(params.get("channel") or ""))
+            if ch is None or ch.team != team.id:
+                raise _ApiError("channel_not_found")
+            if team.bot_user_id not in ch.members:
+                raise _ApiError("not_in_channel")
+            if team.connect_error:
+                raise _ApiError(team.connect_error)
+            emails = [e for e in str(params.get("emails") or "").split(",") if e]
+            users = [u for u in str(params.get("user_ids") or "").split(",") if u]
+            if len(emails) + len(users) != 1:
+                raise _ApiError("invalid_arguments")
+            invite = {
+                "invite_id": f"I{self._next_id():08d}",
+                "channel": ch.id,
+                "team": team.id,
+                "email": emails[0] if emails else None,
+                "user_id": users[0] if users else None,
+                "external_limited": _truthy(params.get("external_limited", True)),
+                "status": "pending",
+            }
+            self.invites.append(invite)
+        return {"invite_id": invite["invite_id"], "is_legacy_shared_channel": False}
+
+    def _oauth_v2_access(self, params: dict) -> dict:
+        if params.get("client_id") != self.client_id:
+            raise _ApiError("invalid_client_id")
+        if params.get("client_secret") != self.client_secret:
+            raise _ApiError("bad_client_secret")
+        with self._cond:
+            granted = self._codes.pop(str(params.get("code") or ""), None)
+        if granted is None:
+            raise _ApiError("invalid_code")
+        team_id, name, installer = granted
+        token = self.add_team(team_id, name=name)
+        with self._cond:
+            team = self._teams[team_id]
+        return {
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": team.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": team_id, "name": team.name},
+            "enterprise": None,
+            "authed_user": {"id": installer},
             "is_enterprise_install": False,
         }
 
@@ -577,7 +891,7 @@ class FakeSlack:
         offset = ZoneInfo(user.tz).utcoffset(datetime.now(UTC).replace(tzinfo=None))
         info: dict[str, Any] = {
             "id": user.id,
-            "team_id": self.team_id,
+            "team_id": user.team,
             "name": user.name,
             "real_name": user.name,
             "tz": user.tz,
@@ -585,7 +899,12 @@ class FakeSlack:
             "tz_offset": int(offset.total_seconds()) if offset else 0,
             "is_bot": user.is_bot,
             "deleted": user.deleted,
-            "profile": {"real_name": user.name, "display_name": user.name, "team": self.team_id},
+            "profile": {
+                "real_name": user.name,
+                "display_name": user.name,
+                "team": user.team,
+                **({"email": user.email} if user.email else {}),
+            },
         }
         if _truthy(params.get("include_locale")):
             info["locale"] = user.locale
@@ -596,6 +915,11 @@ class FakeSlack:
         with self._cond:
             if len(users) != 1 or users[0] not in self._users:
                 raise _ApiError("user_not_found")
+            acting = getattr(self._acting, "team", None) or self.team_id
+            if self._users[users[0]].team != acting:
+                # Another workspace's person: a bot cannot open a DM with them (Slack's
+                # "the calling user is restricted from seeing the requested user").
+                raise _ApiError("user_not_visible")
             already_open = users[0] in self._dms
             channel = self._dm_channel(users[0])
         return {"channel": {"id": channel}, "no_op": already_open, "already_open": already_open}
@@ -635,6 +959,10 @@ class FakeSlack:
         self._require_message(params)
         channel = params["channel"]
         with self._cond:
+            made = self._channels.get(channel)
+            acting = getattr(self._acting, "team", None) or self.team_id
+            if made is not None and made.team != acting and acting not in _teams_of(made, self):
+                raise _ApiError("channel_not_found")
             if channel in self._users:  # posting to a user id lands in their DM
                 channel = self._dm_channel(channel)
         ts = self._new_ts()
@@ -767,6 +1095,23 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # ---- request parsing -------------------------------------------------------------------
+
+
+def _teams_of(channel: _Channel, fake: FakeSlack) -> set[str]:
+    """The workspaces whose people are in a channel (the host's, and once shared, theirs)."""
+    return {channel.team} | {fake._users[u].team for u in channel.members if u in fake._users}
+
+
+def _basic(header: str | None) -> dict[str, str]:
+    """HTTP Basic client credentials (how slack_sdk sends them to oauth.v2.access)."""
+    if not header or not header.startswith("Basic "):
+        return {}
+    try:
+        raw = base64.b64decode(header.removeprefix("Basic ").strip()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    client_id, _, secret = raw.partition(":")
+    return {"client_id": client_id, "client_secret": secret}
 
 
 def _bearer(header: str | None) -> str | None:

@@ -308,3 +308,98 @@ def test_bolt_socket_mode_slash_command(fake: FakeSlack, client: WebClient) -> N
     assert ack["payload"] == {"text": "working on it"}
     assert call.params == {"text": "done", "replace_original": False}
     fake.validate_payloads()
+
+
+# Several workspaces (issue 12): per-team tokens, external users, channels, Slack Connect
+# invitations and the OAuth code exchange, each with Slack's own refusals.
+
+
+def test_each_team_answers_to_its_own_token(fake: FakeSlack) -> None:
+    token = fake.add_team("T0PARTNER", name="Acme")
+    assert fake.add_team("T0PARTNER") == token  # idempotent
+    me = WebClient(base_url=fake.base_url, token=token).auth_test()
+    assert me["team_id"] == "T0PARTNER" and me["user_id"] == "UBOTT0PARTNER"
+    assert fake.calls_to("auth.test", team="T0PARTNER") and not fake.calls_to(
+        "auth.test", team="T0001"
+    )
+    fake.uninstall("T0PARTNER")
+    with pytest.raises(SlackApiError) as gone:
+        WebClient(base_url=fake.base_url, token=token).auth_test()
+    assert gone.value.response["error"] == "account_inactive"
+    fake.add_team("T0PARTNER")  # installed again
+    fake.revoke("T0PARTNER")
+    with pytest.raises(SlackApiError) as revoked:
+        WebClient(base_url=fake.base_url, token=token).auth_test()
+    assert revoked.value.response["error"] == "token_revoked"
+
+
+def test_external_users_belong_to_their_own_team(fake: FakeSlack, client: WebClient) -> None:
+    fake.add_team("T0PARTNER")
+    fake.add_user("UEXT1", team_id="T0PARTNER", email="taro@acme.example")
+    assert client.users_info(user="UEXT1")["user"]["team_id"] == "T0PARTNER"
+    with pytest.raises(SlackApiError) as hidden:
+        client.conversations_open(users="UEXT1")
+    assert hidden.value.response["error"] == "user_not_visible"
+    theirs = WebClient(base_url=fake.base_url, token=fake.token_of("T0PARTNER"))
+    assert theirs.conversations_open(users="UEXT1")["channel"]["id"]
+
+
+def test_conversations_create_and_info(fake: FakeSlack, client: WebClient) -> None:
+    made = client.conversations_create(name="prm-acme", is_private=True)["channel"]
+    assert made["is_private"] and made["name"] == "prm-acme"
+    info = client.conversations_info(channel=made["id"])["channel"]
+    assert info["id"] == made["id"] and info["is_member"] is True
+    refusals = {
+        "prm-acme": "name_taken",
+        "Prm Acme": "invalid_name_specials",
+        "x" * 81: "invalid_name_maxlength",
+        "": "invalid_name_required",
+    }
+    for name, error in refusals.items():
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_create(name=name)
+        assert refused.value.response["error"] == error, name
+    with pytest.raises(SlackApiError) as unknown:
+        client.conversations_info(channel="CNOPE")
+    assert unknown.value.response["error"] == "channel_not_found"
+    other = WebClient(base_url=fake.base_url, token=fake.add_team("T0PARTNER"))
+    with pytest.raises(SlackApiError) as not_theirs:  # another workspace's private channel
+        other.conversations_info(channel=made["id"])
+    assert not_theirs.value.response["error"] == "channel_not_found"
+
+
+def test_invite_shared_one_address_at_a_time(fake: FakeSlack, client: WebClient) -> None:
+    channel = client.conversations_create(name="prm-acme")["channel"]["id"]
+    sent = client.conversations_inviteShared(channel=channel, emails="taro@acme.example")
+    assert sent["invite_id"] and fake.invites[-1]["email"] == "taro@acme.example"
+    assert fake.invites[-1]["external_limited"] is True  # Slack's default
+    for params in ({"channel": channel}, {"channel": channel, "emails": "a@x.example,b@x.example"}):
+        with pytest.raises(SlackApiError) as bad:  # slack_sdk itself refuses no recipient
+            client.api_call("conversations.inviteShared", params=params)
+        assert bad.value.response["error"] == "invalid_arguments"
+    with pytest.raises(SlackApiError) as unknown:
+        client.conversations_inviteShared(channel="CNOPE", emails="taro@acme.example")
+    assert unknown.value.response["error"] == "channel_not_found"
+    fake.connect_disabled(error="not_paid")
+    with pytest.raises(SlackApiError) as free:
+        client.conversations_inviteShared(channel=channel, emails="hana@acme.example")
+    assert free.value.response["error"] == "not_paid"
+
+
+def test_oauth_v2_access_issues_a_team_token_once(fake: FakeSlack) -> None:
+    code = fake.issue_oauth_code("T0PARTNER", team_name="Acme")
+    anon = WebClient(base_url=fake.base_url)
+    with pytest.raises(SlackApiError) as secret:
+        anon.oauth_v2_access(client_id=fake.client_id, client_secret="wrong", code=code)
+    assert secret.value.response["error"] == "bad_client_secret"
+    granted = anon.oauth_v2_access(
+        client_id=fake.client_id, client_secret=fake.client_secret, code=code
+    )
+    assert granted["team"] == {"id": "T0PARTNER", "name": "Acme"}
+    assert (
+        WebClient(base_url=fake.base_url, token=granted["access_token"]).auth_test()["team_id"]
+        == "T0PARTNER"
+    )
+    with pytest.raises(SlackApiError) as used:
+        anon.oauth_v2_access(client_id=fake.client_id, client_secret=fake.client_secret, code=code)
+    assert used.value.response["error"] == "invalid_code"
