@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.domain.access import PartnerRef, Role, Viewer
+from bot.domain.connect import offer as connect_offer
 from bot.domain.lists import listed, shown
 from bot.kpi import KPI_NAMES, KpiParams, Scope, build_report, compute
 from bot.kpi.funnel import partner_progress
@@ -73,6 +74,8 @@ def partner_card(
         "report": _for_viewer(report, viewer),
         "lists": _lists(conn, report),
         "named": _named(conn, _for_viewer(report, viewer), p),
+        # The card's Slack Connect button for its manager and admins (bot.domain.connect).
+        "connect": connect_offer(conn, viewer, partner.key),
     }
 
 
@@ -116,6 +119,12 @@ def home(conn: Connection, params: KpiParams, viewer: Viewer) -> dict[str, Any]:
             "me": me_card(conn, params, viewer),
             "partner": partner_card(conn, params, viewer, partner),
         }
+    if viewer.role is Role.PARTNER:
+        assert viewer.partner is not None
+        return {
+            "role": viewer.role.value,
+            "partner": partner_card(conn, params, viewer, viewer.partner),
+        }
     answer = kpi_answer(conn, params, viewer)
     return {"role": viewer.role.value, **answer}
 
@@ -134,7 +143,7 @@ def _journey(p: KpiParams, reached: int, since: datetime | None) -> dict[str, An
 def _for_viewer(report: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
     """Drop other people's individual figures from a rep's view."""
     reps = report.get("reps")
-    if reps is None or viewer.role is not Role.REP:
+    if reps is None or not viewer.partner_side:
         return report
     allowed = set(viewer.visible_rep_keys(r["key"] for r in reps["reps"]))
     return {**report, "reps": {**reps, "reps": [r for r in reps["reps"] if r["key"] in allowed]}}
@@ -224,6 +233,7 @@ def _named(conn: Connection, report: dict[str, Any], p: KpiParams) -> dict[str, 
 
 
 def _scope_label(viewer: Viewer, partner: PartnerRef | None) -> dict[str, Any]:
+    partner = partner or (viewer.own_partner if viewer.role is Role.PARTNER else None)
     if partner is not None:
         return {"kind": "partner", "name": partner.name, "key": partner.key}
     return {"kind": viewer.role.value}

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain import registrations as regs
-from bot.handlers.context import AppContext, team_of
+from bot.handlers.context import AppContext, Teams, team_of, teams_of
 from bot.slack import notices
 from bot.slack.blocks import Rendered
 from bot.slack.client import slack_error
@@ -57,11 +57,16 @@ def submission_key(view: dict[str, Any]) -> str:
 
 
 def open_register(
-    ctx: AppContext, client: WebClient, user: str, kind: str, trigger_id: str
+    ctx: AppContext,
+    client: WebClient,
+    user: str,
+    kind: str,
+    trigger_id: str,
+    teams: Teams = (None, None),
 ) -> Rendered | None:
     """The Register buttons: None when the modal opened, else the reply to show instead
     (the same decision as `/prm register`, bot.slack.dispatch.register_reply)."""
-    viewer, locale = ctx.who(client, user)
+    viewer, locale = ctx.who(client, user, teams)
     reply = register_reply(viewer, kind, locale)
     return open_modal(client, trigger_id, reply, locale) if isinstance(reply, Modal) else reply
 
@@ -100,7 +105,7 @@ def handle_register_submit(
     user = body["user"]["id"]
     kind = metadata(view).get("kind")
     try:
-        viewer, locale = ctx.who(client, user)
+        viewer, locale = ctx.who(client, user, teams_of(body))
     except Exception as exc:
         if not unavailable(exc):
             raise

@@ -133,11 +133,14 @@ def who(
     settings: Settings,
     user_id: str,
     slack_locale: str | Callable[[], str | None] | None = None,
+    *,
+    teams: tuple[str | None, str | None] = (None, None),
 ) -> tuple[Viewer, str]:
-    """Who asks (their role, for access) and the language they read: stored locale, else
-    `slack_locale` (asked only then), else the default. Raises when the database is away."""
+    """Who asks (their role, for access: `teams` is (their own workspace, the one that got
+    the request)) and the language they read: stored locale, else `slack_locale` (asked
+    only then), else the default. Raises when the database is away."""
     with engine.connect() as conn:
-        viewer = resolve_viewer(conn, user_id, settings.admins)
+        viewer = resolve_viewer(conn, user_id, settings.admins, *teams)
     return viewer, pick_locale(stored_locale(viewer), slack_locale, settings.default_locale)
 
 

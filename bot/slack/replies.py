@@ -69,7 +69,7 @@ def command_reply(
             "bad_argument", locale, code="future_period", word=question.period.text
         )
     params = params_for(settings, now, question.period)
-    rep_view = viewer.role is Role.REP
+    rep_view = viewer.partner_side
     money = partial(numbers.money, currency=settings.currency, locale=locale)
 
     if question.command == "content":
@@ -88,7 +88,7 @@ def command_reply(
         try:
             partner = resolve_partner(conn, viewer, question.partner)
         except AccessDenied:
-            own = viewer.rep.partner_name if viewer.rep else None
+            own = viewer.own_partner.name if viewer.own_partner else None
             return render_message(
                 "refusal",
                 locale,

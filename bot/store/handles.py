@@ -16,6 +16,7 @@ from bot.store.tables import (
     Partner,
     PartnerFirstEvent,
     PartnerUser,
+    SlackTeam,
 )
 
 partners = table_of(Partner)
@@ -25,3 +26,4 @@ first_events = table_of(PartnerFirstEvent)  # first time per partner and event t
 assets = table_of(Asset)
 asset_tags = table_of(AssetTag)
 deliveries = table_of(Delivery)
+slack_teams = table_of(SlackTeam)

@@ -133,18 +133,31 @@ def roles(conn: Connection, slack_user_id: str) -> Roles:
     return Roles(int(row[0]), int(row[1]))
 
 
-def rep_for_slack_user(conn: Connection, slack_user_id: str) -> RepLink | None:
+def rep_for_slack_user(
+    conn: Connection,
+    slack_user_id: str,
+    *,
+    team_id: str | None = None,
+    partner_key: str | None = None,
+) -> RepLink | None:
     """The rep with this Slack account, or None.
 
     One Slack account should be one rep; if an import gave it two, the earliest wins.
+    With `team_id`, only a rep whose account is of that workspace (or says no workspace);
+    with `partner_key`, only that partner's rep.
     """
-    row = conn.execute(
+    query = (
         select(U.c.key, U.c.name, U.c.locale, P.c.key.label("pkey"), P.c.name.label("pname"))
         .join(P, P.c.id == U.c.partner_id)
         .where(U.c.slack_user_id == slack_user_id)
         .order_by(U.c.id)
         .limit(1)
-    ).first()
+    )
+    if team_id is not None:
+        query = query.where(or_(U.c.slack_team_id.is_(None), U.c.slack_team_id == team_id))
+    if partner_key is not None:
+        query = query.where(P.c.key == partner_key)
+    row = conn.execute(query).first()
     if row is None:
         return None
     return RepLink(row.key, row.name, row.locale, row.pkey, row.pname)
@@ -189,3 +202,9 @@ def cs_ids(conn: Connection) -> list[str]:
             select(P.c.cs_slack_id).where(P.c.cs_slack_id.is_not(None)).distinct()
         )
     )
+
+
+def partner_of_channel(conn: Connection, channel_id: str) -> tuple[str, str] | None:
+    """(key, name) of the partner whose shared channel this is, or None."""
+    row = conn.execute(select(P.c.key, P.c.name).where(P.c.slack_channel_id == channel_id)).first()
+    return (row.key, row.name) if row else None

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -52,8 +53,14 @@ class Partner(SQLModel, table=True):
     tier: str | None = Field(default=None, sa_column=Column(String(64), index=True))
     manager_slack_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
     cs_slack_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
-    # The partner's shared channel: nudges for reps without a Slack account go there.
+    # The partner's shared channel (Slack Connect, made by `prm partners connect`, or typed
+    # into an import): its digest, and the nudges of reps who cannot be DMed, go there.
     slack_channel_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    # The workspace that channel lives in, when it is not the vendor's (a channel in the
+    # partner's own workspace, posted to with that installation's token).
+    slack_channel_team_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    # The partner's local time (IANA), for its weekly digest; None: PRM_TIMEZONE.
+    timezone: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
 class PartnerUser(SQLModel, table=True):
@@ -71,6 +78,8 @@ class PartnerUser(SQLModel, table=True):
     name: str | None = Field(default=None, sa_column=Column(String(256)))
     email: str | None = Field(default=None, sa_column=Column(String(320)))
     slack_user_id: str | None = Field(default=None, sa_column=Column(String(32), index=True))
+    # The workspace that Slack id belongs to; None: the vendor's (a single-workspace setup).
+    slack_team_id: str | None = Field(default=None, sa_column=Column(String(32)))
     registered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     registered_on: date | None = Field(default=None, sa_column=Column(Date))  # see signed_on
     locale: str | None = Field(default=None, sa_column=Column(String(16)))
@@ -360,3 +369,75 @@ class WorklistAction(SQLModel, table=True):
     depth: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class SlackTeam(SQLModel, table=True):
+    """A Slack workspace the bot knows: the vendor's own (partner_id NULL), or a partner's,
+    learnt from an install through the partner's install link or from a partner's person
+    accepting a Slack Connect invite. The bot sends with a team's own token only while it
+    is installed there (`installed_at` set, `removed_at` not): `app_uninstalled` and
+    `tokens_revoked` set `removed_at`, and nothing is sent to that team again until it
+    installs again (docs/partners.md)."""
+
+    __tablename__ = "slack_team"
+
+    team_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    partner_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="SET NULL"), index=True),
+    )
+    name: str | None = Field(default=None, sa_column=Column(String(256)))
+    installed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    removed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    removed_reason: str | None = Field(default=None, sa_column=Column(String(32)))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class PartnerInvite(SQLModel, table=True):
+    """One Slack Connect invitation of one address to a partner's channel: (partner,
+    email) is unique, so `prm partners connect` run again invites nobody twice. A failed
+    invite keeps Slack's error and may be tried again; a pending, accepted or declined one
+    is not."""
+
+    __tablename__ = "partner_invite"
+    __table_args__ = (UniqueConstraint("partner_id", "email", name="uq_partner_invite_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), nullable=False)
+    )
+    email: str = Field(sa_column=Column(String(320), nullable=False))
+    channel_id: str = Field(sa_column=Column(String(32), nullable=False))
+    limited: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    invite_id: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    error: str | None = Field(default=None, sa_column=Column(String(64)))
+    slack_user_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    slack_team_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ChannelMember(SQLModel, table=True):
+    """Who is in a partner's channel, as Slack told us (member_joined_channel, an accepted
+    invite): a rep who is a member can be mentioned there when a DM cannot reach them."""
+
+    __tablename__ = "channel_member"
+
+    channel_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    slack_user_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    slack_team_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    joined_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class InstallIntent(SQLModel, table=True):
+    """An OAuth install begun from a partner's install link: Bolt's state (one use, ten
+    minutes) → the partner, so the finished install maps the installing team to it."""
+
+    __tablename__ = "slack_install_intent"
+
+    state: str = Field(sa_column=Column(String(200), primary_key=True))
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -129,3 +129,21 @@ def test_downgrade_drops_the_stores_and_upgrade_restores_them(engine: Engine) ->
         "slack_installations_idx"
     }
     assert {ix["name"] for ix in inspector.get_indexes("slack_bots")} == {"slack_bots_idx"}
+
+
+def test_workspaces_installed_before_0009_become_the_vendors(engine: Engine) -> None:
+    """An OAuth deployment upgraded to partner reach: each installed workspace is a
+    `slack_team` of the vendor's, so the jobs still find the vendor's token."""
+    from bot.store import teams
+
+    ensure_schema(engine)
+    downgrade(engine, "0008")
+    store = SQLAlchemyInstallationStore(client_id="111.222", engine=engine)
+    store.save(_installation("T0ACME", "xoxb-acme", datetime(2026, 5, 1, 9, tzinfo=UTC)))
+    upgrade(engine)
+    with engine.connect() as conn:
+        team = teams.team(conn, "T0ACME")
+        assert team is not None and team.partner_key is None and team.sendable
+        assert teams.vendor_team_ids(conn) == ["T0ACME"]
+    downgrade(engine, "0008")
+    upgrade(engine)

@@ -11,10 +11,11 @@ from slack_sdk import WebClient
 
 from bot.handlers import registration
 from bot.handlers.actions.alerts import handle_alert
+from bot.handlers.actions.connect import handle_connect_open
 from bot.handlers.actions.nudges import handle_register, handle_stop_tips
 from bot.handlers.actions.worklist import ACTIONS as WORKLIST_ACTIONS
 from bot.handlers.actions.worklist import handle_worklist
-from bot.handlers.context import AppContext
+from bot.handlers.context import AppContext, teams_of
 from bot.handlers.errors import guarded
 from bot.handlers.events.home import publish_home
 from bot.kpi.periods import PeriodError, parse_period
@@ -27,6 +28,7 @@ from bot.slack.ids import (
     NUDGE_REGISTER_DEAL,
     NUDGE_REGISTER_LEAD,
     NUDGE_STOP,
+    PARTNER_CONNECT,
     REG_APPROVE,
     REG_REJECT,
     REG_WON,
@@ -46,6 +48,7 @@ def register(app: App, ctx: AppContext) -> None:
         app.action(action_id)(guarded(ctx, partial(handle_worklist, ctx)))
     for action_id in (ALERT_ACK, ALERT_SNOOZE):
         app.action(action_id)(guarded(ctx, partial(handle_alert, ctx)))
+    app.action(PARTNER_CONNECT)(guarded(ctx, partial(handle_connect_open, ctx)))
     # Link buttons open their URL in the browser; Slack still reports the click.
     app.action(re.compile("^" + re.escape(LINK_PREFIX)))(lambda ack: ack())
 
@@ -60,4 +63,4 @@ def handle_home_period(
         period = parse_period(value, ctx.settings.tz) if value in HOME_PERIODS else None
     except PeriodError:
         period = None
-    publish_home(ctx, client, body["user"]["id"], period)
+    publish_home(ctx, client, body["user"]["id"], period, teams=teams_of(body))

@@ -19,7 +19,7 @@ from bot.core import numbers
 from bot.domain import worklist
 from bot.domain.nudges.fatigue import local_day
 from bot.domain.questions import Question
-from bot.handlers.context import AppContext
+from bot.handlers.context import AppContext, teams_of
 from bot.handlers.events.home import publish_home
 from bot.kpi.params import params_from_settings
 from bot.slack import replies
@@ -51,7 +51,7 @@ def handle_worklist(
     user = body["user"]["id"]
     kind = ACTIONS[action["action_id"]]
     partner_key = str(action.get("value", ""))
-    viewer, locale = ctx.who(client, user)
+    viewer, locale = ctx.who(client, user, teams_of(body))
     now, wall = ctx.clock(), ctx.wall()
     s = ctx.settings
     params = params_from_settings(s, as_of=now)
@@ -121,7 +121,7 @@ def handle_worklist(
                 "todo", locale, view="handed", partner=who.name, cs=who.cs_slack_id
             )
     else:
-        counts = nudge_partner(ctx.engine, client, s, now, wall, partner_key)
+        counts = nudge_partner(ctx.engine, ctx.client_for(client), s, now, wall, partner_key)
         reply = render_message(
             "todo",
             locale,
@@ -140,4 +140,4 @@ def _answer(ctx: AppContext, client: WebClient, body: dict[str, Any], reply: Ren
     if body.get("response_url"):
         update_in_place(body, reply, replace=False)
     else:
-        publish_home(ctx, client, body["user"]["id"])
+        publish_home(ctx, client, body["user"]["id"], teams=teams_of(body))

@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.handlers.context import AppContext
+from bot.handlers.context import AppContext, Teams, teams_of
 from bot.kpi.periods import Period
 from bot.slack import replies
 from bot.slack.client import slack_error
@@ -17,17 +17,24 @@ from bot.store.engine import unavailable
 log = logging.getLogger(__name__)
 
 
-def handle_app_home_opened(ctx: AppContext, event: dict[str, Any], client: WebClient) -> None:
+def handle_app_home_opened(
+    ctx: AppContext, event: dict[str, Any], body: dict[str, Any], client: WebClient
+) -> None:
     if event.get("tab", "home") != "home":
         return  # the Messages tab: nothing to publish
-    publish_home(ctx, client, event["user"])
+    publish_home(ctx, client, event["user"], teams=teams_of(body))
 
 
 def publish_home(
-    ctx: AppContext, client: WebClient, user_id: str, period: Period | None = None
+    ctx: AppContext,
+    client: WebClient,
+    user_id: str,
+    period: Period | None = None,
+    *,
+    teams: Teams = (None, None),
 ) -> None:
     try:
-        viewer, locale = ctx.who(client, user_id)
+        viewer, locale = ctx.who(client, user_id, teams)
         with ctx.engine.connect() as conn:
             view = replies.home_view(conn, ctx.settings, ctx.clock(), viewer, locale, period)
     except Exception as exc:
