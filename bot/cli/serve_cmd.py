@@ -119,23 +119,24 @@ def _start_outbox(conf, eng) -> None:
 
 def _start_scheduler(conf, eng) -> None:
     """The jobs run inside the server unless PRM_SCHEDULER_ENABLED=false (then run
-    `prm scheduler` elsewhere, or nothing). They need a bot token to send with."""
+    `prm scheduler` elsewhere, or nothing). They send with SLACK_BOT_TOKEN, or with each
+    OAuth installation's own token."""
     log = logging.getLogger("bot.cli.serve")
     if not conf.scheduler_enabled:
         log.info("scheduler disabled (PRM_SCHEDULER_ENABLED=false)")
         return
-    if not conf.slack_bot_token:
-        log.warning("scheduler off: the jobs need SLACK_BOT_TOKEN to send")
+    if not conf.slack_bot_token and not conf.oauth_enabled:
+        log.warning("scheduler off: the jobs need SLACK_BOT_TOKEN or an OAuth install to send")
         return
     from bot.handlers.app import settings_clock
     from bot.jobs.registry import demo_refusal
     from bot.jobs.scheduler import build_scheduler, catch_up
-    from bot.slack.client import job_client
+    from bot.slack.client import Clients
 
     if (refusal := demo_refusal(conf, eng)) is not None:
         log.warning("scheduler off: %s", refusal)
         return
     clock = settings_clock(conf)
-    client = job_client(conf)
+    client = Clients(conf, eng)
     build_scheduler(conf, eng, client, clock).start()
     catch_up(conf, eng, client, clock)

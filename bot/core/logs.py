@@ -7,7 +7,8 @@ What is hidden (docs/deploy.md, "What the logs never contain"):
   `response_url` value, whatever its host; every URL logged by slack_sdk's webhook client
   (it only ever calls such URLs);
 - tracked content links (`/c/<token>`, and a bare `v1.<payload>.<mac>` token): each is a
-  personal link that credits a rep;
+  personal link that credits a rep; partner install links (`?partner=<token>`, a bare
+  `i1.<payload>.<mac>`): each installs the bot for a partner;
 - OAuth values (`code`, `state`, the state cookie, `client_secret`), `Authorization` header
   values (Bearer and Basic), and values of keys named like tokens or secrets;
 - any literal secret registered with `add_secrets` (`prm serve` registers its settings').
@@ -40,7 +41,8 @@ _COLON = r"(?::|%3[Aa])"
 # (`key=value`), in JSON (`"key": "value"`) and in Python reprs (`'key': 'value'`).
 _SECRET_KEYS = (
     r"(?:access_|refresh_|bot_|user_|app_|api_|id_)?token|client_secret|signing_secret|"
-    r"secret(?:_key)?|password|passwd|code|state|slack-app-oauth-state|authed_user_token"
+    r"secret(?:_key)?|password|passwd|code|state|slack-app-oauth-state|authed_user_token|"
+    r"partner(?=%3D|=)"
 )
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # Slack tokens: keep the kind, drop the value.
@@ -68,8 +70,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Tracked links: /c/<token>, as a path, in JSON or URL-encoded.
     (re.compile(rf"({_SEP})c({_SEP})[A-Za-z0-9._~%-]+"), rf"\1c\2{MASK}"),
-    # A bare link token (version, payload, 32-byte MAC).
-    (re.compile(r"\bv1\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), MASK),
+    # A bare link token (version, payload, 32-byte MAC): a content link's, an install link's.
+    (re.compile(r"\b(?:v1|i1)\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), MASK),
     # key=value in forms, query strings and cookies.
     (
         re.compile(rf"(?i)(?<![A-Za-z0-9_-])((?:{_SECRET_KEYS})=)[^&\s\"'<>;,]+"),

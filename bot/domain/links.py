@@ -18,16 +18,13 @@ domain depending on the web. See docs/content.md.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 import re
 from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from bot.core import events
+from bot.core.signing import b64decode, b64encode, mac, mac_matches
 
 VERSION = "v1"
 DOWNLOAD_EVENT = events.DOWNLOAD
@@ -115,32 +112,13 @@ ROBOT_AGENTS: tuple[str, ...] = (
 _ROBOT_PATTERN = re.compile(r"bot/|crawler|spider|scraper|\+https?:", re.IGNORECASE)
 
 
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(text: str) -> bytes | None:
-    """Unpadded base64url; None unless `text` is the canonical encoding of its bytes."""
-    try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    # Canonical only: the unused low bits of the last character must be zero, or two
-    # spellings of one token would both be valid.
-    return data if _b64encode(data) == text else None
-
-
-def _mac(secret: str, signed: str) -> bytes:
-    return hmac.new(secret.encode("utf-8"), signed.encode("ascii"), hashlib.sha256).digest()
-
-
 def make_token(secret: str, rep_key: str, asset_key: str) -> str:
     """A URL-safe token for (rep, asset), signed with `secret`. Raises if secret is empty."""
     if not secret:
         raise ValueError("PRM_SECRET_KEY is not set: tracked links are off")
     body = json.dumps({"r": rep_key, "a": asset_key}, ensure_ascii=False, separators=(",", ":"))
-    signed = f"{VERSION}.{_b64encode(body.encode('utf-8'))}"
-    return f"{signed}.{_b64encode(_mac(secret, signed))}"
+    signed = f"{VERSION}.{b64encode(body.encode('utf-8'))}"
+    return f"{signed}.{b64encode(mac(secret, signed))}"
 
 
 def read_token(secret: str, token: str) -> tuple[str, str] | None:
@@ -150,11 +128,9 @@ def read_token(secret: str, token: str) -> tuple[str, str] | None:
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != VERSION:
         return None
-    mac = _b64decode(parts[2])
-    expected = _mac(secret, f"{parts[0]}.{parts[1]}")
-    if mac is None or not hmac.compare_digest(mac, expected):
+    if not mac_matches(secret, f"{parts[0]}.{parts[1]}", parts[2]):
         return None
-    raw = _b64decode(parts[1])
+    raw = b64decode(parts[1])
     if raw is None:
         return None
     try:

@@ -2,7 +2,8 @@
 
 Single workspace: `SLACK_BOT_TOKEN` (+ `SLACK_SIGNING_SECRET` over HTTP). Several
 workspaces: `SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET` turn on the OAuth install, whose
-installations and states live in the same database (tables made by `prm db upgrade`).
+installations and states live in the same database (tables made by `prm db upgrade`);
+partner install links map the installing workspace to a partner (bot.handlers.install).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from sqlalchemy import Engine
 
 from bot.core.settings import Settings
 from bot.core.timeutil import parse_user_instant
+from bot.domain.install_links import INSTALL_PATH
 from bot.handlers import register_all
 from bot.handlers.context import AppContext
+from bot.handlers.install import STATE_LIFETIME, PartnerInstallFlow, StateCookie
 from bot.slack.client import web_client
 from bot.slack.ids import BOT_SCOPES
 
-INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 
@@ -53,21 +55,36 @@ def build_app(
     signing_secret = settings.slack_signing_secret or None
     # Socket Mode messages arrive over an authenticated WebSocket: nothing to sign.
     request_verification_enabled = not socket_mode
+    clock = clock or settings_clock(settings)
     if settings.oauth_enabled:
-        app = App(
-            client=web_client(settings, token=""),
-            oauth_settings=OAuthSettings(
-                client_id=settings.slack_client_id,
-                client_secret=settings.slack_client_secret,
-                scopes=list(BOT_SCOPES),
-                redirect_uri=settings.public_url.rstrip("/") + REDIRECT_PATH,
-                install_path=INSTALL_PATH,
-                redirect_uri_path=REDIRECT_PATH,
-                installation_store=SQLAlchemyInstallationStore(
-                    client_id=settings.slack_client_id, engine=engine
-                ),
-                state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
+        client = web_client(settings, token="")
+        oauth = OAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES),
+            redirect_uri=settings.public_url.rstrip("/") + REDIRECT_PATH,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            # Straight to Slack's consent screen: the link is the "Add to Slack" button.
+            install_page_rendering_enabled=False,
+            installation_store=SQLAlchemyInstallationStore(
+                client_id=settings.slack_client_id, engine=engine
             ),
+            state_store=SQLAlchemyOAuthStateStore(
+                expiration_seconds=int(STATE_LIFETIME.total_seconds()), engine=engine
+            ),
+        )
+        oauth.state_utils = StateCookie(expiration_seconds=int(STATE_LIFETIME.total_seconds()))
+        flow = PartnerInstallFlow(
+            client=client,
+            settings=oauth,
+            engine=engine,
+            secret=settings.secret_key,
+            clock=clock,
+        )
+        app = App(
+            client=client,
+            oauth_flow=flow,
             signing_secret=signing_secret,
             request_verification_enabled=request_verification_enabled,
         )
@@ -82,6 +99,6 @@ def build_app(
             "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
             "(OAuth install)"
         )
-    ctx = AppContext(settings=settings, engine=engine, clock=clock or settings_clock(settings))
+    ctx = AppContext(settings=settings, engine=engine, clock=clock)
     register_all(app, ctx)
     return app

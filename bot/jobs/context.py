@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from bot.core.settings import Settings
 from bot.core.timeutil import wall_clock
 from bot.slack import recipients
-from bot.slack.client import slack_error
+from bot.slack.client import Clients, slack_error
 from bot.slack.locale import pick_locale
 from bot.slack.recipients import RecipientWrites
 
@@ -25,7 +25,9 @@ class JobContext:
     settings: Settings
     engine: Engine
     now: datetime
-    client: WebClient | None  # None in a dry run: nothing may reach Slack
+    # The vendor's workspace (SLACK_BOT_TOKEN, else its own installation); None in a dry
+    # run without a token, or an OAuth deployment the vendor has not installed in yet.
+    client: WebClient | None
     dry_run: bool = False
     echo: Callable[[str], None] = print
     run_id: int | None = None
@@ -40,6 +42,8 @@ class JobContext:
     # How long the running bot keeps retrying a message Slack did not get; after that the
     # job's next run writes it again (or a person resends it).
     retry_for: timedelta = timedelta(hours=1)
+    # Each partner workspace's own client (its installation's token), by team id.
+    clients: Clients | None = None
 
     @property
     def ledger_bind(self) -> Engine | Connection:
@@ -49,6 +53,13 @@ class JobContext:
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] += n
+
+    def client_for(self, team_id: str | None) -> WebClient | None:
+        """The client that reaches someone in `team_id` (None: the vendor's workspace);
+        None when the bot is not installed there (any more)."""
+        if team_id is None or self.clients is None:
+            return self.client
+        return self.clients.for_team(team_id)
 
 
 def locale_for(ctx: JobContext, slack_user_id: str, cached: dict | None) -> str:

@@ -37,7 +37,7 @@ from bot.slack.nudges import (
     nudge_key,
     record_members,
 )
-from bot.store import ledger
+from bot.store import ledger, teams
 
 log = logging.getLogger(__name__)
 JOB = ledger.NUDGE_JOB
@@ -58,6 +58,7 @@ def run(ctx: JobContext) -> None:
         )
         # Keys already claimed today (any zone's today lies within the last two days).
         taken = ledger.taken(conn, JOB, ctx.now - timedelta(days=2))
+        removed = teams.removed_team_ids(conn)
     cache = ctx.known = recipients.known(
         ctx.engine, [r.slack_user_id for r in people if r.slack_user_id]
     )
@@ -78,20 +79,29 @@ def run(ctx: JobContext) -> None:
             ctx.count(str(decision.skip))
             continue
         rule = decision.rule
-        if not rep.slack_user_id and not rep.partner_channel:
+        if rep.slack_team_id in removed or (rep.partner_channel and rep.channel_team_id in removed):
+            # The partner's workspace removed the bot: its people hear nothing more from it.
+            ctx.count("skipped:uninstalled")
+            continue
+        # A DM goes with the rep's own workspace's token; a rep of a workspace the bot is
+        # not installed in (an external Slack Connect member) is mentioned in the channel.
+        client = ctx.client_for(rep.slack_team_id) if rep.slack_user_id else None
+        by_dm = bool(rep.slack_user_id) and (rep.slack_team_id is None or client is not None)
+        if not by_dm and not rep.partner_channel:
             _undeliverable(ctx, rep)
             continue
 
         slack_tz = slack_locale = None
-        if rep.slack_user_id:
+        if by_dm:
+            assert rep.slack_user_id is not None
             cached = cache.get(rep.slack_user_id)
-            if ctx.client is None:  # a dry run without a token: what we know, else defaults
+            if client is None:  # a dry run without a token: what we know, else defaults
                 slack_tz, slack_locale = (cached or {}).get("tz"), (cached or {}).get("locale")
             else:
                 try:
                     prof = recipients.profile(
                         ctx.engine,
-                        ctx.client,
+                        client,
                         rep.slack_user_id,
                         ctx.now,
                         cached,
@@ -132,14 +142,21 @@ def run(ctx: JobContext) -> None:
             continue
 
         locale = pick_locale(rep.locale, slack_locale, s.default_locale)
-        if not rep.slack_user_id:
+        if not by_dm:
             # A shared channel: one message per channel and run, sent after the DMs.
             assert rep.partner_channel  # else undeliverable, above
             line = ChannelLine(rep, rule, entry.key, locale)
             in_channel.setdefault(rep.partner_channel, []).append(line)
             continue
         message = dm_message(s, rep, rule, guides, locale)
-        deliver(ctx, entry, message, {"user": rep.slack_user_id}, label=f"{rep.key} · {rule.id}")
+        deliver(
+            ctx,
+            entry,
+            message,
+            {"user": str(rep.slack_user_id)},
+            label=f"{rep.key} · {rule.id}",
+            team=rep.slack_team_id,
+        )
 
     for channel, lines in in_channel.items():
         _channel(ctx, channel, lines, guides, taken)
@@ -168,7 +185,8 @@ def _channel(
         return
     message = channel_message(s, lines, guides, channel_locale(lines, s.default_locale))
     label = f"{channel} · " + ", ".join(f"{ln.rep.key} · {ln.rule.id}" for ln in lines)
-    status = deliver(ctx, entry, message, {"channel": channel}, label=label)
+    team = lines[0].rep.channel_team_id
+    status = deliver(ctx, entry, message, {"channel": channel}, label=label, team=team)
     if status == ledger.SENT:
         record_members(ctx.ledger_bind, lines, channel, ctx.now, ctx.run_id)
         ctx.count("channel_reps", len(lines))

@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from bot.core.settings import Settings
 from bot.core.timeutil import QuietHours
 from bot.jobs.registry import JOBS, demo_refusal, run_job
+from bot.slack.client import Clients
 from bot.store.runs import recent_runs
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,12 @@ def fire(
     name: str,
     settings: Settings,
     engine: Engine,
-    client: WebClient,
+    client: WebClient | Clients,
     clock: Callable[[], datetime],
 ) -> dict | None:
-    """Run the occurrence due now, claimed by its scheduled time."""
+    """Run the occurrence due now, claimed by its scheduled time. `client`: the vendor's
+    workspace client, or every workspace's (`Clients`: the vendor's is looked up at each
+    run, so an OAuth deployment starts sending once the vendor installs)."""
     now = clock()
     scheduled = previous_fire(name, settings, now)
     if scheduled is None or now - scheduled > grace(name, scheduled, settings):
@@ -76,7 +79,17 @@ def fire(
     if (why := held_back(name, settings, engine, now)) is not None:
         log.warning("%s (%s): not run: %s", name, scheduled.isoformat(), why)
         return None
-    summary = run_job(name, settings, engine, now, client=client, occurrence=scheduled.isoformat())
+    clients = client if isinstance(client, Clients) else None
+    vendor = client.vendor() if isinstance(client, Clients) else client
+    summary = run_job(
+        name,
+        settings,
+        engine,
+        now,
+        client=vendor,
+        clients=clients,
+        occurrence=scheduled.isoformat(),
+    )
     log.info(
         "%s (%s): %s",
         name,
@@ -105,7 +118,7 @@ def first_start(engine: Engine) -> bool:
 def build_scheduler(
     settings: Settings,
     engine: Engine,
-    client: WebClient,
+    client: WebClient | Clients,
     clock: Callable[[], datetime],
     *,
     blocking: bool = False,
@@ -128,7 +141,10 @@ def build_scheduler(
 
 
 def catch_up(
-    settings: Settings, engine: Engine, client: WebClient, clock: Callable[[], datetime]
+    settings: Settings,
+    engine: Engine,
+    client: WebClient | Clients,
+    clock: Callable[[], datetime],
 ) -> threading.Thread:
     """Run, in the background, each occurrence missed while the bot was down — unless
     this is the first start (no run recorded): a new install owes no backlog."""

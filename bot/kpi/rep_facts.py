@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import P, U, cohort_where, registered_before
+from bot.store.handles import slack_teams as T
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,24 @@ class Rep:
     partner_key: str
     partner_name: str
     partner_channel: str | None
+    # The workspace of the rep's Slack id: their own (set when they joined over Slack
+    # Connect), else their partner's installation, else None (the vendor's).
+    slack_team_id: str | None = None
+    # The workspace the partner channel lives in (None: the vendor's).
+    channel_team_id: str | None = None
 
 
 def cohort_reps(conn: Connection, params: KpiParams) -> list[Rep]:
     """Every registered user of a signed partner in scope, as of params.as_of, by key; an
     unnamed rep is named by key."""
+    installed = (
+        select(T.c.team_id)
+        .where(T.c.partner_id == P.c.id, T.c.installed_at.is_not(None))
+        .order_by(T.c.installed_at.desc(), T.c.team_id)
+        .limit(1)
+        .correlate(P)
+        .scalar_subquery()
+    )
     rows = conn.execute(
         select(
             U.c.id,
@@ -45,6 +59,8 @@ def cohort_reps(conn: Connection, params: KpiParams) -> list[Rep]:
             P.c.key.label("pkey"),
             P.c.name.label("pname"),
             P.c.slack_channel_id,
+            func.coalesce(U.c.slack_team_id, installed).label("team"),
+            P.c.slack_channel_team_id,
         )
         .join(P, P.c.id == U.c.partner_id)
         .where(cohort_where(params), registered_before(params.as_of, params))
@@ -62,6 +78,8 @@ def cohort_reps(conn: Connection, params: KpiParams) -> list[Rep]:
             r.pkey,
             r.pname,
             r.slack_channel_id,
+            r.team if r.slack_user_id else None,  # no Slack account: no workspace
+            r.slack_channel_team_id,
         )
         for r in rows
     ]

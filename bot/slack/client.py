@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 
 from bot.core.settings import Settings
 from bot.slack.locale import pick_locale
+from bot.store import teams
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,10 @@ def web_client(
     )
 
 
-def job_client(settings: Settings) -> WebClient:
+def job_client(settings: Settings, token: str | None = None) -> WebClient:
     """Jobs fan out to thousands and must ride out a burst of 429s: they wait each
     Retry-After and go on, many times over (a person waiting on an answer would not)."""
-    return web_client(settings, rate_limit_retries=20)
+    return web_client(settings, token=token, rate_limit_retries=20)
 
 
 def webhook(url: str) -> WebhookClient:
@@ -171,7 +172,11 @@ class LocaleResolver:
 
 class Clients:
     """A Web API client for each workspace the bot sends to: the bot token for a single
-    workspace, or each installation's own token (the OAuth install), looked up once."""
+    workspace, or each installation's own token (the OAuth install), looked up once.
+
+    `for_team(None)` is the vendor's workspace: SLACK_BOT_TOKEN, else the vendor's own
+    installation. A workspace the bot was removed from (`app_uninstalled`,
+    `tokens_revoked`) gets no client at all, so nothing is sent there, nor retried."""
 
     def __init__(self, settings: Settings, engine: Engine):
         self.settings = settings
@@ -193,15 +198,26 @@ class Clients:
         with self._lock:
             self._by_team.pop(team_id, None)
 
-    def _build(self, team_id: str | None) -> WebClient | None:
-        if self.settings.slack_bot_token and not (self.settings.oauth_enabled and team_id):
-            return web_client(self.settings)
-        if not self.settings.oauth_enabled:
-            return None
-        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    def vendor(self) -> WebClient | None:
+        return self.for_team(None)
 
-        store = SQLAlchemyInstallationStore(
-            client_id=self.settings.slack_client_id, engine=self.engine
-        )
-        bot = store.find_bot(enterprise_id=None, team_id=team_id)
-        return web_client(self.settings, token=bot.bot_token) if bot and bot.bot_token else None
+    def _build(self, team_id: str | None) -> WebClient | None:
+        settings = self.settings
+        with self.engine.connect() as conn:
+            if team_id is not None:
+                known = teams.team(conn, team_id)
+                if known is not None and not known.installed:
+                    # Removed from there (nothing goes out, nothing is retried), or a
+                    # partner's workspace known only from Slack Connect: no token reaches it.
+                    return None
+            if settings.slack_bot_token and not (settings.oauth_enabled and team_id):
+                return job_client(settings)
+            if team_id is None:
+                vendor = teams.vendor_team_ids(conn)
+                if not vendor:
+                    return None
+                team_id = vendor[0]
+            token = teams.bot_token(conn, team_id, settings.slack_client_id or None)
+        if token:
+            return job_client(settings, token=token)
+        return job_client(settings) if settings.slack_bot_token else None

@@ -67,7 +67,9 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 # The token itself is refused: the client that holds it must be looked up again.
-AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired"})
+AUTH_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
 # Slack's own words for "it may have happened anyway".
 MAYBE_DONE_ERRORS = frozenset({"internal_error", "fatal_error"})
 # Not taken, try again later: no more than a few times (the data may be wrong).

@@ -12,7 +12,7 @@ message per channel, worded for a shared space (docs/jobs.md).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from bot.slack.delivery import post_payload
 from bot.slack.ids import NUDGE_REGISTER_DEAL, NUDGE_REGISTER_LEAD, NUDGE_STOP
 from bot.slack.messages import pick_locale, render_message
 from bot.slack.outbox import send_now
-from bot.store import ledger
+from bot.store import ledger, teams
 
 JOB = ledger.NUDGE_JOB
 BUTTON_ACTIONS = {"register_lead": NUDGE_REGISTER_LEAD, "register_deal": NUDGE_REGISTER_DEAL}
@@ -115,7 +115,7 @@ def channel_locale(lines: Sequence[ChannelLine], default: str) -> str:
 
 def nudge_partner(
     engine: Engine,
-    client: WebClient,
+    client_for: Callable[[str | None], WebClient | None],
     s: Settings,
     now: datetime,
     wall: datetime,
@@ -124,7 +124,8 @@ def nudge_partner(
     """ "Nudge now": every rep of one partner who is owed a next action gets it, through the
     ledger, with the fatigue rules (cap, stop after, tips off, holdout). Quiet hours are
     the scheduler's rule, not a person's: a manager who presses "Nudge now" has decided
-    that now is the time (the reply says how many it reached).
+    that now is the time (the reply says how many it reached). `client_for(team)` is the
+    client for a workspace (None: the vendor's), None where the bot is not installed.
     Counts `sent`, `already` (nudged today) and `held` (a rule held it back)."""
     rules = load_rules(s.nudge_rules or None)
     params = replace(params_from_settings(s, as_of=now), scope=Scope(partner_key=partner_key))
@@ -133,9 +134,10 @@ def nudge_partner(
         facts = facts_mod.facts(conn, now, {r.user_id for r in people})
         history = facts_mod.past_nudges(conn, now)
         guides = facts_mod.onboarding_assets(conn, now, max((r.assets for r in rules), default=0))
+        removed = teams.removed_team_ids(conn)
     known = recipients.known(engine, [r.slack_user_id for r in people if r.slack_user_id])
     counts: Counter[str] = Counter()
-    owed: list[str] = []
+    owed: dict[str | None, list[str]] = {}
     in_channel: dict[str, list[ChannelLine]] = {}
     for rep in people:
         d = decide(
@@ -147,11 +149,14 @@ def nudge_partner(
             s.nudge_cap_days,
             s.nudge_stop_after,
         )
-        if d.rule is None or not (rep.slack_user_id or rep.partner_channel):
+        client = client_for(rep.slack_team_id) if rep.slack_user_id else None
+        by_dm = client is not None
+        gone = rep.slack_team_id in removed or rep.channel_team_id in removed
+        if d.rule is None or gone or not (by_dm or rep.partner_channel):
             counts["held"] += 1
             continue
         slack_tz = slack_locale = None
-        if rep.slack_user_id:
+        if client is not None and rep.slack_user_id:
             try:
                 prof = recipients.profile(
                     engine, client, rep.slack_user_id, now, known.get(rep.slack_user_id)
@@ -180,20 +185,23 @@ def nudge_partner(
             counts["held"] += 1
             continue
         locale = pick_locale(rep.locale, slack_locale, s.default_locale)
-        if not rep.slack_user_id:
+        if not by_dm:
             in_channel.setdefault(str(rep.partner_channel), []).append(
                 ChannelLine(rep, d.rule, key, locale)
             )
             continue
         message = dm_message(s, rep, d.rule, guides, locale)
-        payload = post_payload(message, {"user": rep.slack_user_id})
+        payload = post_payload(message, {"user": str(rep.slack_user_id)}, rep.slack_team_id)
         with engine.begin() as conn:
             if ledger.enqueue(conn, entry, payload, now, wall, wall + RETRY_FOR):
-                owed.append(key)
+                owed.setdefault(rep.slack_team_id, []).append(key)
             else:
                 counts["already"] += 1
-    for outcome in send_now(engine, client, owed, now=now, wall=wall):
-        counts["sent" if outcome.status == ledger.SENT else f"not_sent:{outcome.status}"] += 1
+    for team, keys in owed.items():
+        team_client = client_for(team)
+        assert team_client is not None  # each rep above was routed by DM only with one
+        for outcome in send_now(engine, team_client, keys, now=now, wall=wall):
+            counts["sent" if outcome.status == ledger.SENT else f"not_sent:{outcome.status}"] += 1
     for channel, lines in in_channel.items():
         day = local_day(now, s.tz)
         message = channel_message(s, lines, guides, channel_locale(lines, s.default_locale))
@@ -207,7 +215,7 @@ def nudge_partner(
             fresh = ledger.enqueue(
                 conn,
                 entry,
-                post_payload(message, {"channel": channel}),
+                post_payload(message, {"channel": channel}, lines[0].rep.channel_team_id),
                 now,
                 wall,
                 wall + RETRY_FOR,
@@ -215,7 +223,11 @@ def nudge_partner(
         if not fresh:
             counts["already"] += len(lines)
             continue
-        outcomes = send_now(engine, client, [entry.key], now=now, wall=wall)
+        channel_client = client_for(lines[0].rep.channel_team_id)
+        if channel_client is None:
+            counts["not_sent"] += len(lines)
+            continue
+        outcomes = send_now(engine, channel_client, [entry.key], now=now, wall=wall)
         if outcomes and outcomes[0].status == ledger.SENT:
             record_members(engine, lines, channel, now, None)
             counts["sent"] += len(lines)

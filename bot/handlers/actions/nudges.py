@@ -8,7 +8,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.domain.tips import Outcome, stop_tips
-from bot.handlers.context import AppContext
+from bot.handlers.context import AppContext, teams_of
 from bot.handlers.registration import open_register
 from bot.slack.ids import NUDGE_REGISTER_LEAD
 from bot.slack.messages import render_message
@@ -33,6 +33,8 @@ def handle_register(
     """Register buttons (nudges, App Home) open the registration modal."""
     ack()
     kind = "lead" if action["action_id"] == NUDGE_REGISTER_LEAD else "deal"
-    refusal = open_register(ctx, client, body["user"]["id"], kind, body.get("trigger_id", ""))
+    refusal = open_register(
+        ctx, client, body["user"]["id"], kind, body.get("trigger_id", ""), teams_of(body)
+    )
     if refusal is not None:
         update_in_place(body, refusal, replace=False)
