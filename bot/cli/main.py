@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db_cmd, demo_cmd, import_cmd, jobs_cmd, kpi_cmd, serve_cmd, slack_cmd
+from bot.cli import (
+    db_cmd,
+    demo_cmd,
+    import_cmd,
+    install_link_cmd,
+    jobs_cmd,
+    kpi_cmd,
+    partners_cmd,
+    serve_cmd,
+    slack_cmd,
+)
 from bot.core.logs import install_log_redaction
 
 app = typer.Typer(
@@ -30,6 +40,8 @@ app.add_typer(demo_cmd.app, name="demo")
 app.command("serve")(serve_cmd.serve)
 app.add_typer(slack_cmd.app, name="slack")
 app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(partners_cmd.app, name="partners")
+partners_cmd.app.command("install-link")(install_link_cmd.install_link)
 app.command("scheduler")(jobs_cmd.scheduler)
 
 

@@ -18,9 +18,28 @@ BOT_SCOPES: dict[str, str] = {
     "users:read": "read a user's locale and time zone (users.info): language, quiet hours",
     "im:history": "receive the messages people send the bot in its DM (message.im), "
     "to answer them with a pointer to /prm help",
+    "channels:manage": "create a partner's public channel (conversations.create, "
+    "prm partners connect --public)",
+    "groups:write": "create a partner's private channel (conversations.create, "
+    "prm partners connect)",
+    "conversations.connect:write": "invite a partner's people to its channel over Slack "
+    "Connect (conversations.inviteShared)",
+    "channels:read": "learn who joins a partner's public channel (member_joined_channel) "
+    "and check a channel adopted with --channel (conversations.info)",
+    "groups:read": "learn who joins a partner's private channel (member_joined_channel) "
+    "and check a channel adopted with --channel (conversations.info)",
 }
 
-BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "message.im")
+BOT_EVENTS: tuple[str, ...] = (
+    "app_home_opened",
+    "message.im",
+    # Slack Connect partner channels (docs/partners.md), and the workspaces the bot leaves.
+    "shared_channel_invite_accepted",
+    "shared_channel_invite_declined",
+    "member_joined_channel",
+    "app_uninstalled",
+    "tokens_revoked",
+)
 
 # Action and callback ids: handlers and templates share these names (a typo would
 # silently drop a click).
@@ -61,3 +80,11 @@ REG_REJECT = "reg_reject"  # opens REJECT_VIEW
 REJECT_VIEW = "reg_reject_submit"  # private_metadata: {"id": registration id}
 REJECT_REASON = "reason"  # block id of the rejection reason
 REG_WON = "reg_won"  # the rep marks the deal won
+
+# Partner channels over Slack Connect (docs/partners.md): the card's button (value: the
+# partner's key; every press and every submission authorised again) opens CONNECT_VIEW.
+PARTNER_CONNECT = "partner_connect"
+CONNECT_VIEW = "partner_connect_submit"  # private_metadata: {"partner": key}
+CONNECT_EMAILS = "emails"  # block id of the addresses
+CONNECT_ACCESS = "access"  # block id of the limited-access checkbox
+CONNECT_LIMITED = "limited"  # the checkbox's value

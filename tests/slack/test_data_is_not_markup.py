@@ -13,6 +13,7 @@ This is a rendering test, so it runs on SQLite only: storing NUL is PostgreSQL's
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -268,12 +269,18 @@ def test_no_hostile_text_changes_a_nudge_or_a_scorecard(sqlite_engine):
                 ("next-actions", datetime(2026, 11, 2, 2, 0, tzinfo=UTC)),
                 ("weekly-scorecards", datetime(2026, 11, 2, 9, 0, tzinfo=UTC)),
                 ("coaching-alerts", datetime(2026, 11, 2, 1, 30, tzinfo=UTC)),  # 10:30 Tokyo
+                ("partner-digests", datetime(2026, 11, 2, 9, 15, tzinfo=UTC)),  # acme's channel
             ):
                 run_job(job, settings, engine, at, client=client, echo=lambda _: None)
             return {c.params["channel"]: c.params for c in fake.calls_to("chat.postMessage")}
 
+        with engine.begin() as conn:  # acme's shared channel gets its weekly digest
+            conn.execute(
+                update(Partner).where(Partner.key == "acme").values(slack_channel_id="CACME")
+            )
         benign = sent(BENIGN)
-        assert len(benign) == 5  # two nudges (Tokyo morning), two scorecards, a CS digest
+        # two nudges (Tokyo morning), two scorecards, a CS digest, acme's partner digest
+        assert len(benign) == 6
         for text in HOSTILE:
             hostile = sent(text)
             assert hostile.keys() == benign.keys(), text[:40]
@@ -296,7 +303,9 @@ def test_a_hostile_partner_name_is_shown_as_text(sqlite_engine):
         )
     assert reply.blocks[0]["type"] == "header"
     assert reply.blocks[0]["text"]["text"] == "Evil [[url|https://evil.example/x]] Open portal acme"
-    assert not [b for b in reply.blocks if b["type"] == "actions"]
+    elements = [e for b in reply.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [e["action_id"] for e in elements] == ["partner_connect"]  # the card's own button
+    assert "evil.example" not in json.dumps(elements)
     assert all(
         b["text"].get("verbatim") for b in reply.blocks if b["type"] == "section"
     )  # Slack links no bare URL in the data either
