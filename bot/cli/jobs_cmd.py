@@ -49,7 +49,8 @@ def list_jobs() -> None:
 @app.command("run")
 def run(
     name: str = typer.Argument(
-        ..., help="next-actions, weekly-scorecards, coaching-alerts or deal-expiry."
+        ...,
+        help="next-actions, weekly-scorecards, coaching-alerts, deal-expiry or partner-digests.",
     ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Act as if now were this instant (KPIs, quiet hours, keys)."
@@ -62,7 +63,7 @@ def run(
     from bot.core.timeutil import TimeParseError, parse_user_instant
     from bot.handlers.app import settings_clock
     from bot.jobs.registry import demo_refusal, run_job
-    from bot.slack.client import job_client
+    from bot.slack.client import Clients
 
     if name not in _names():
         fail(f"unknown job {name!r}: choose one of {', '.join(_names())}")
@@ -71,8 +72,12 @@ def run(
         now = parse_user_instant(as_of, conf.tz) if as_of else settings_clock(conf)()
     except TimeParseError as exc:
         fail(f"--as-of: {exc}")
-    if not dry_run and not conf.slack_bot_token:
-        fail("set SLACK_BOT_TOKEN to send (or use --dry-run to see what would be sent)")
+    can_send = bool(conf.slack_bot_token) or conf.oauth_enabled
+    if not dry_run and not can_send:
+        fail(
+            "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "(the OAuth installations) to send, or use --dry-run to see what would be sent"
+        )
     eng = engine()
     if not dry_run and demo_refusal(conf, eng) is not None:
         # Running a job by hand is the explicit ask; only the scheduler stays off.
@@ -84,12 +89,16 @@ def run(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # A dry run with a token still reads time zones and locales from Slack (read-only);
     # without one it uses what was learnt before, else the reporting zone and locale.
+    # Each workspace with its own token: SLACK_BOT_TOKEN for the vendor's (else the
+    # vendor's installation), each partner installation's for its people.
+    clients = Clients(conf, eng) if can_send else None
     summary = run_job(
         name,
         conf,
         eng,
         now,
-        client=job_client(conf) if conf.slack_bot_token else None,
+        client=clients.vendor() if clients else None,
+        clients=clients,
         dry_run=dry_run,
         echo=typer.echo,
     )
@@ -236,12 +245,15 @@ def scheduler() -> None:
     from bot.handlers.app import settings_clock
     from bot.jobs.registry import demo_refusal
     from bot.jobs.scheduler import build_scheduler, catch_up
-    from bot.slack.client import Clients, job_client
+    from bot.slack.client import Clients
     from bot.slack.outbox import RetryWorker
 
     conf = settings()
-    if not conf.slack_bot_token:
-        fail("set SLACK_BOT_TOKEN: the jobs send messages")
+    if not conf.slack_bot_token and not conf.oauth_enabled:
+        fail(
+            "set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (the OAuth "
+            "installations): the jobs send messages"
+        )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -249,7 +261,7 @@ def scheduler() -> None:
     if (refusal := demo_refusal(conf, eng)) is not None:
         fail(refusal)
     clock = settings_clock(conf)
-    client = job_client(conf)
+    client = Clients(conf, eng)
     RetryWorker(eng, Clients(conf, eng), clock, interval=conf.outbox_poll_seconds).start()
     catch_up(conf, eng, client, clock)
     typer.echo("prm: scheduler running (Ctrl-C to stop)", err=True)

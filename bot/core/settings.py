@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # Hourly: each CS owner's digest goes out from digest_hour in their own zone.
     coaching_cron: str = Field(default="30 * * * *")
     digest_hour: int = Field(default=9, ge=0, le=23)
+    # Hourly around Monday, like the scorecards: each partner's digest goes out in its own
+    # shared channel from partner_digest_hour on its own Monday (partner.timezone).
+    partner_digest_cron: str = Field(default="15 * * * sun,mon,tue")
+    partner_digest_hour: int = Field(default=9, ge=0, le=23)
     # A database built by `prm demo` is messaged by jobs only when this is true.
     demo_send: bool = Field(default=False)
     stuck_days: int = Field(default=21, ge=1)
@@ -137,7 +141,7 @@ class Settings(BaseSettings):
         QuietHours.parse(value)
         return value
 
-    @field_validator("scorecard_cron", "coaching_cron", "expiry_cron")
+    @field_validator("scorecard_cron", "coaching_cron", "expiry_cron", "partner_digest_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:

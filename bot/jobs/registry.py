@@ -16,9 +16,10 @@ from sqlalchemy import Engine
 
 from bot.core.settings import Settings
 from bot.core.timeutil import wall_clock
-from bot.jobs import coaching, deal_expiry, next_actions, scorecards
+from bot.jobs import coaching, deal_expiry, next_actions, partner_digests, scorecards
 from bot.jobs.context import JobContext
 from bot.slack import recipients
+from bot.slack.client import Clients
 from bot.store.demo_mark import is_demo
 from bot.store.runs import claim_run, finish_run, heartbeat, reap
 
@@ -78,6 +79,16 @@ JOBS: dict[str, JobDef] = {
             local_time=True,
         ),
         JobDef(
+            partner_digests.JOB,
+            partner_digests.run,
+            "weekly digests in partners' shared channels",
+            schedule=lambda s: s.partner_digest_cron,  # hourly around Monday: each partner locally
+            grace=timedelta(hours=1),
+            misfire=timedelta(hours=1),
+            note=lambda s: f" (each partner Mondays at {s.partner_digest_hour:02d}:00 in its zone)",
+            local_time=True,
+        ),
+        JobDef(
             coaching.JOB,
             coaching.run,
             "one digest a day to each CS owner",
@@ -118,11 +129,17 @@ def run_job(
     dry_run: bool = False,
     occurrence: str | None = None,
     echo: Callable[[str], None] = print,
+    clients: Clients | None = None,
 ) -> dict[str, Any] | None:
     """Run one job as of `now`. A scheduled `occurrence` is claimed first: if another
     instance has it, nothing runs and None is returned. A dry run claims and writes nothing.
-    """
+
+    `client` reaches the vendor's workspace; `clients` each partner workspace with its own
+    installation's token (made here from the settings when not given, unless nothing may
+    reach Slack: a dry run without a client)."""
     job = JOBS[name]
+    if clients is None and (client is not None or (settings.oauth_enabled and not dry_run)):
+        clients = Clients(settings, engine)
     # A dry run may still read from Slack (time zones, locales); it never sends.
     ctx = JobContext(
         settings,
@@ -133,6 +150,7 @@ def run_job(
         echo,
         scheduled=bool(occurrence),
         retry_for=job.retry_for,
+        clients=clients,
     )
     if not dry_run:
         reap(engine, wall_clock())  # earlier runs killed mid-way: interrupted, not running
