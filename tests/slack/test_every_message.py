@@ -121,7 +121,52 @@ ACTION_KINDS = (
     "register_deal", "register_not_rep", "modal_failed", "already_decided", "not_approved",
     "alert_acked", "alert_snoozed",
 )  # fmt: skip
+CONNECT_LINES = [  # every line "Connect on Slack" may answer (bot.domain.connect.Line)
+    {"kind": kind, "email": "taro@article.co.jp", "channel": "C0PRM", "code": code,
+     "name": "prm-article"}
+    for kind, code in (
+        ("channel_created", None), ("channel_adopted", None), ("channel_kept", None),
+        ("channel_other", "C0OTHER"), ("channel_failed", "name_taken"),
+        ("not_a_member", None), ("welcome_posted", None), ("welcome_already", None),
+        ("welcome_owed", "ratelimited"), ("welcome_failed", "restricted_action"),
+        ("invited", None), ("already", "pending"), ("already", "accepted"),
+        ("already", "declined"), ("in_channel", None), ("invalid_email", None),
+        *(("invite_failed", code) for code in (
+            "restricted_action", "not_allowed_token_type", "not_paid",
+            "not_allowed_for_grid_workspace", "connection_limit_exceeded_pending",
+            "missing_scope", "channel_not_found", "ratelimited", "invite_lookup_error",
+        )),
+        ("no_client", None),
+    )
+]  # fmt: skip
 NUDGE_RULES = ("log_in", "onboarding_content", "first_lead", "first_deal", "reactivate")
+JOURNEY = ("signed", "registered", "logged_in", "content_downloaded", "lead_registered",
+           "deal_registered", "deal_won")  # fmt: skip
+PARTNER_DIGESTS = {  # bot.domain.partner_digest.digest: on the way, and every step done
+    "journey": {
+        "partner": {"key": "art-i", "name": "株式会社アーティクル"},
+        "journey": {"steps": [{"key": k, "done": i <= 4} for i, k in enumerate(JOURNEY)],
+                    "reached": 5, "total": 7, "current": "lead_registered",
+                    "next": "deal_registered"},
+        "figures": {"leads": 4, "deals": 2, "registered_amount": 2_500_000, "won_deals": 1,
+                    "won_amount": 1_250_000},
+        "period": (AT, AT),
+        "steps": {"items": [{"key": f"r{i}", "name": "伊藤 美咲", "rule": rule,
+                             "mention": "UREP1" if i % 2 else None}
+                            for i, rule in enumerate(NUDGE_RULES)], "more": 2, "total": 7},
+        "assets": [*ASSETS, {"title": "導入事例集", "url": None}],
+    },
+    "done": {
+        "partner": {"key": "art-i", "name": "株式会社アーティクル"},
+        "journey": {"steps": [{"key": k, "done": True} for k in JOURNEY], "reached": 7,
+                    "total": 7, "current": "deal_won", "next": None},
+        "figures": {"leads": 0, "deals": 0, "registered_amount": 0, "won_deals": 0,
+                    "won_amount": 0},
+        "period": (AT, AT),
+        "steps": {"items": [], "more": 0, "total": 0},
+        "assets": [],
+    },
+}  # fmt: skip
 BAD_CODES = ("bad_period", "partner_missing", "two_periods", "tips_switch", "future_period",
              "register_kind", "empty_store")  # fmt: skip
 
@@ -172,7 +217,16 @@ def cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
             },
         )
     yield "oops", "oops", {"ref": "abc123"}
+    for name, digest in PARTNER_DIGESTS.items():
+        yield f"partner_digest {name}", "partner_digest", {"digest": digest, "tz": TZ,
+                                                           "money": money}  # fmt: skip
+    yield "shared_note", "shared_note", {"partner": "株式会社アーティクル"}
     yield "unavailable", "unavailable", {}
+    yield "partner_welcome", "partner_welcome", {"partner": "株式会社アーティクル"}
+    for view, lines in (("refused", []), ("result", CONNECT_LINES)):
+        yield f"partner_connect {view}", "partner_connect", {
+            "view": view, "partner": "株式会社アーティクル", "lines": lines,
+        }  # fmt: skip
     for view in ("confirm", "card", "decided", "won", "reminder", "expired"):
         for status in ("approved", "rejected") if view == "decided" else ("pending",):
             reg = {**REG, "status": status}
