@@ -173,6 +173,7 @@ def test_app_uninstalled_stops_every_send_to_that_workspace(oauth_world, cli):
     w.fake.uninstall(ACME)
     for _ in range(2):  # Slack retries events: the second changes nothing
         assert w.signed(json.dumps(envelope), "application/json").status_code == 200
+    w.fake.wait_for("views.open", 0)  # the listener works after its ack: let it finish
     with w.engine.connect() as conn:
         team = teams.team(conn, ACME)
         assert team is not None and not team.sendable
