@@ -33,7 +33,12 @@ def rows(kpi: str, obj: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
                     item_key = next((k for k in _ITEM_KEYS if k in entry), None)
                     item = _cell(entry[item_key]) if item_key else ""
                     for field, field_value in entry.items():
-                        if field != item_key:
+                        if field == item_key:
+                            continue
+                        if isinstance(field_value, dict):  # tiers: measures, missing
+                            for sub, sub_value in field_value.items():
+                                yield kpi, item, f"{metric}.{field}.{sub}", _cell(sub_value)
+                        else:
                             yield kpi, item, f"{metric}.{field}", _cell(field_value)
                 else:
                     yield kpi, _cell(entry), metric, "true"

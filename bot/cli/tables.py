@@ -328,6 +328,58 @@ def pipeline(obj: dict[str, Any], names: Namer) -> RenderableType:
     return Group(*parts)
 
 
+def _needs(missing: dict[str, Any], names: Namer) -> str:
+    """`{"won_deals_12m": 2, "certified_reps": 1}` → "2 won deals (12 mo), 1 certified rep"."""
+    words = {
+        "won_deals_12m": ("won deal (12 mo)", "won deals (12 mo)"),
+        "deals_registered_12m": ("deal registered (12 mo)", "deals registered (12 mo)"),
+        "leads_registered_12m": ("lead (12 mo)", "leads (12 mo)"),
+        "certified_reps": ("certified rep", "certified reps"),
+        "active_months_3m": ("active month of the last 3", "active months of the last 3"),
+    }
+    parts = []
+    for measure, value in missing.items():
+        if measure == "won_amount_12m":
+            parts.append(f"{names.money(value)} more won (12 mo)")
+        else:
+            one, many = words.get(measure, (measure, measure))
+            shown = count(value) if isinstance(value, int) else number(value)
+            parts.append(f"{shown} more {one if value == 1 else many}")
+    return ", ".join(parts) or NULL
+
+
+def tiers(obj: dict[str, Any], names: Namer) -> RenderableType:
+    levels = Table()
+    for col in ("tier", "qualifying", "assigned"):
+        levels.add_column(col, justify="right" if col != "tier" else "left")
+    for level in obj["levels"]:
+        levels.add_row(level["key"], count(level["qualifying"]), count(level["assigned"]))
+    # Those closest to their next tier first: what a manager can move this quarter.
+    climbing = sorted(
+        (p for p in obj["partners"] if p["next"]),
+        key=lambda p: (len(p["missing"]), p["key"]),
+    )
+    table = Table()
+    for col in ("partner", "assigned", "qualifies", "next", "still needed"):
+        table.add_column(col)
+    for p in climbing[:LIMIT]:
+        table.add_row(
+            names.partner(p["key"]),
+            p["assigned"] or NULL,
+            p["qualifies"] or NULL,
+            p["next"],
+            _needs(p["missing"], names),
+        )
+    changes = obj["changes"]
+    return Group(
+        levels,
+        table,
+        *_more(len(climbing), LIMIT),
+        _keys("Qualify above their assigned tier", changes["up"], names.partner),
+        _keys("Qualify below their assigned tier", changes["down"], names.partner),
+    )
+
+
 # The panel titles: the registry's titles, the spec's five numbered in their order.
 TITLES: dict[str, str] = {
     **{name: f"{i} · {KPIS[name].title}" for i, name in enumerate(KPI_NAMES, start=1)},
@@ -341,6 +393,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any], Namer], RenderableType]] = {
     "reps": reps,
     "retention": retention,
     "pipeline": pipeline,
+    "tiers": tiers,
     "nudge_lift": nudge_lift,
 }
 

@@ -21,6 +21,9 @@ ACTIVITY_TYPES: tuple[str, ...] = (LOGIN, DOWNLOAD, TRAINING, LEAD, DEAL, WON)
 # change none of the five KPIs.
 DECISION_TYPES: tuple[str, ...] = (APPROVED, REJECTED)
 EVENT_TYPES: tuple[str, ...] = ACTIVITY_TYPES + DECISION_TYPES
+# A partner's program tier changed (a manager's Promote on the scorecard): the program's
+# record, written by the bot only; neither activity nor importable.
+TIER_CHANGED = "tier.changed"
 # Events that carry no object (a login is of the portal, not of an asset or a deal).
 NO_OBJECT_TYPES: frozenset[str] = frozenset({LOGIN})
 

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     holdout_share: float = Field(default=0.1, ge=0, le=1)
     holdout_salt: str = Field(default="prm-holdout-v1")
     nudge_rules: str = Field(default="", description="Path to a rules YAML; empty = built in.")
+    program: str = Field(
+        default="", description="Path to the program YAML (tiers, certifications, health)."
+    )
     portal_url: str = Field(default="", description="Partner portal login URL for nudges.")
     # Hourly, Sunday to Tuesday in the schedule zone: every zone's Monday is in there, and
     # each manager's scorecard goes out from scorecard_hour on their own Monday.

@@ -71,11 +71,29 @@ def partner_card(
         "partner": {"key": info.key, "name": info.name, "tier": info.tier, "signed_at": signed},
         "signed": signed is not None and signed < p.as_of,
         "journey": _journey(p, reached, since),
+        "tier": tier_progress(report.get("tiers")),
         "report": _for_viewer(report, viewer),
         "lists": _lists(conn, report),
         "named": _named(conn, _for_viewer(report, viewer), p),
         # The card's Slack Connect button for its manager and admins (bot.domain.connect).
         "connect": connect_offer(conn, viewer, partner.key),
+    }
+
+
+def tier_progress(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One partner's tier standing from a partner-scoped `tiers` report: the tier it
+    qualifies for, the one it was assigned, the next one and what that still needs, in
+    the program's order of requirements (what a rep reads as "1 more won deal and 1 more
+    certified rep for Gold"). None without the report or the partner."""
+    rows = (report or {}).get("partners") or []
+    if len(rows) != 1:
+        return None
+    row = rows[0]
+    return {
+        "qualifies": row["qualifies"],
+        "assigned": row["assigned"],
+        "next": row["next"],
+        "missing": [{"measure": m, "value": v} for m, v in row["missing"].items()],
     }
 
 
@@ -101,6 +119,7 @@ def me_card(conn: Connection, params: KpiParams, viewer: Viewer) -> dict[str, An
         "rep": {"key": rep.key, "name": rep.name or rep.key, "partner_name": rep.partner_name},
         "steps": steps,
         "next_step": next_step,
+        "tier": tier_progress(compute("tiers", conn, p)),
         "figures": mine or {"leads": 0, "deals": 0, "conversion": None, "needs_coaching": False},
         "period": report_header(conn, p)["period"],
         "as_of": p.as_of,
@@ -211,7 +230,21 @@ def _named(conn: Connection, report: dict[str, Any], p: KpiParams) -> dict[str, 
             1 for r in people if (r["leads"] or r["deals"]) and r["leads"] < p.coaching_min_leads
         )
         partners += [r["partner_key"] for r in shown(top)]
+    climbing: list[dict[str, Any]] = []
+    if "tiers" in report:
+        # Closest to the next tier first: the fewest requirements left, then by key.
+        climbing = sorted(
+            (r for r in report["tiers"]["partners"] if r["next"]),
+            key=lambda r: (len(r["missing"]), r["key"]),
+        )
+        partners += [r["key"] for r in shown(climbing)]
     names = partner_names(conn, set(partners))
+    if "tiers" in report:
+        named["tier"] = tier_progress(report["tiers"])
+        named["tiers"] = listed(
+            [{**tier_progress({"partners": [r]}), "name": names.get(r["key"], r["key"])}  # type: ignore[dict-item]
+             for r in climbing]
+        )  # fmt: skip
     if "deals" in report:
         named["deals"] = listed([{**r, "name": names.get(r["key"], r["key"])} for r in busiest])
     if "pipeline" in report:

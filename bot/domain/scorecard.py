@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from bot.core.timeutil import days_before
 from bot.domain.lists import listed, shown
+from bot.domain.tier_review import drift, week_of
 from bot.kpi import KpiParams, Scope, build_report, compute
 from bot.kpi.activation import newly_activated
 from bot.kpi.nudge_lift import nudge_lift
@@ -144,7 +145,10 @@ def scorecard(conn: Connection, params: KpiParams, manager: str) -> dict[str, An
     activated = newly_activated(conn, p, week_start)
     newly_dormant = sorted(set(now["retention"]["dormant"]) - set(prev["retention"]["dormant"]))
     coaching = [r for r in now["reps"]["reps"] if r["needs_coaching"]]
-    names = _names(conn, activated, newly_dormant, now["deals"]["not_activated"])
+    drifted = drift(conn, now["tiers"], week_of(params.as_of, params.tz)) if "tiers" in now else []
+    names = _names(
+        conn, activated, newly_dormant, now["deals"]["not_activated"], [d["key"] for d in drifted]
+    )
     rep_names = partners.rep_names(conn, [r["key"] for r in shown(coaching)])
     return {
         "manager": manager,
@@ -163,6 +167,8 @@ def scorecard(conn: Connection, params: KpiParams, manager: str) -> dict[str, An
         "newly_dormant": _named(newly_dormant, names),
         "coaching": listed([{**r, "name": rep_names.get(r["key"]) or r["key"]} for r in coaching]),
         "nudge_lift": nudge_lift(conn, p),
+        # Qualifying tier ≠ assigned tier: Promote / Keep buttons (bot.domain.tier_review).
+        "tier_drift": listed([{**d, "name": names.get(d["key"], d["key"])} for d in drifted]),
         "week_from": week_start,
     }
 

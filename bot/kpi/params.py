@@ -14,6 +14,7 @@ from bot.core import events
 from bot.core.events import ACTIVITY_TYPES, EVENT_TYPES
 from bot.core.timeutil import days_before
 from bot.kpi.periods import span_before
+from bot.kpi.program import Program, load_program
 
 if TYPE_CHECKING:
     from bot.core.settings import Settings
@@ -112,6 +113,7 @@ class KpiParams:
     active_types: tuple[str, ...] = DEFAULT_ACTIVE_TYPES
     coaching_min_leads: int = 10
     coaching_ratio: float = 0.5
+    program: Program = field(default_factory=load_program)
 
     def __post_init__(self) -> None:
         for name in ("as_of", "period_from", "period_to"):
@@ -135,6 +137,7 @@ class KpiParams:
         active_types: tuple[str, ...] = DEFAULT_ACTIVE_TYPES,
         coaching_min_leads: int = 10,
         coaching_ratio: float = 0.5,
+        program: Program | None = None,
     ) -> KpiParams:
         """Fill the spec's defaults: as_of = now, to = as_of, from = to − 30 days.
 
@@ -161,6 +164,7 @@ class KpiParams:
             active_types=active_types,
             coaching_min_leads=coaching_min_leads,
             coaching_ratio=coaching_ratio,
+            program=program or load_program(),
         )
 
 
@@ -184,5 +188,6 @@ def params_from_settings(settings: Settings, **question: Any) -> KpiParams:
         active_types=parse_active_types(settings.active_event_types),
         coaching_min_leads=settings.coaching_min_leads,
         coaching_ratio=settings.coaching_ratio,
+        program=load_program(settings.program or None),
         **question,
     )

@@ -19,6 +19,7 @@ from bot.kpi.pipeline import pipeline
 from bot.kpi.reps import reps
 from bot.kpi.retention import retention
 from bot.kpi.sql import cohort_size
+from bot.kpi.tiers import tiers
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,12 @@ KPIS: dict[str, KpiDef] = {
             "Sales impact: deal value registered and won",
             pipeline,
             "Deal value registered and won",
+        ),
+        KpiDef(
+            "tiers",
+            "Program tiers: who qualifies, and what the next level needs",
+            tiers,
+            "Program tiers",
         ),
     )
 }

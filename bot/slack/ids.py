@@ -84,6 +84,9 @@ REG_WON = "reg_won"  # the rep marks the deal won
 # Partner channels over Slack Connect (docs/partners.md): the card's button (value: the
 # partner's key; every press and every submission authorised again) opens CONNECT_VIEW.
 PARTNER_CONNECT = "partner_connect"
+# The weekly scorecard's tier check (bot.domain.tier_review); value: the press as JSON.
+TIER_PROMOTE = "tier_promote"
+TIER_KEEP = "tier_keep"
 CONNECT_VIEW = "partner_connect_submit"  # private_metadata: {"partner": key}
 CONNECT_EMAILS = "emails"  # block id of the addresses
 CONNECT_ACCESS = "access"  # block id of the limited-access checkbox

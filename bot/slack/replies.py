@@ -81,7 +81,7 @@ def command_reply(
                 "refusal", locale, reason="not_rep", partner_name=None, kpi_hint=None
             )
         card = answers.me_card(conn, params, _as_rep(viewer))
-        return render_message("me", locale, me=card, params=params)
+        return render_message("me", locale, me=card, params=params, money=money)
 
     partner = None
     if question.partner is not None:

@@ -371,6 +371,30 @@ class WorklistAction(SQLModel, table=True):
     until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
+class TierDecision(SQLModel, table=True):
+    """A manager's Promote or Keep on a partner whose qualifying tier (`to_tier`) differs
+    from its assigned one (`from_tier`), from the scorecard of `week`: once per partner,
+    pair and week, so a replayed press changes nothing (docs/program.md)."""
+
+    __tablename__ = "tier_decision"
+    __table_args__ = (
+        UniqueConstraint(
+            "partner_id", "from_tier", "to_tier", "week", name="uq_tier_decision_once"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), nullable=False)
+    )
+    from_tier: str = Field(sa_column=Column(String(64), nullable=False))
+    to_tier: str = Field(sa_column=Column(String(64), nullable=False))
+    week: str = Field(sa_column=Column(String(16), nullable=False))
+    decision: str = Field(sa_column=Column(String(16), nullable=False))
+    slack_user_id: str = Field(sa_column=Column(String(32), nullable=False))
+    decided_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class SlackTeam(SQLModel, table=True):
     """A Slack workspace the bot knows: the vendor's own (partner_id NULL), or a partner's,
     learnt from an install through the partner's install link or from a partner's person

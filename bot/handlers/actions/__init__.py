@@ -13,6 +13,7 @@ from bot.handlers import registration
 from bot.handlers.actions.alerts import handle_alert
 from bot.handlers.actions.connect import handle_connect_open
 from bot.handlers.actions.nudges import handle_register, handle_stop_tips
+from bot.handlers.actions.tiers import handle_tier
 from bot.handlers.actions.worklist import ACTIONS as WORKLIST_ACTIONS
 from bot.handlers.actions.worklist import handle_worklist
 from bot.handlers.context import AppContext, teams_of
@@ -32,6 +33,8 @@ from bot.slack.ids import (
     REG_APPROVE,
     REG_REJECT,
     REG_WON,
+    TIER_KEEP,
+    TIER_PROMOTE,
 )
 
 
@@ -49,6 +52,8 @@ def register(app: App, ctx: AppContext) -> None:
     for action_id in (ALERT_ACK, ALERT_SNOOZE):
         app.action(action_id)(guarded(ctx, partial(handle_alert, ctx)))
     app.action(PARTNER_CONNECT)(guarded(ctx, partial(handle_connect_open, ctx)))
+    for action_id in (TIER_PROMOTE, TIER_KEEP):  # the scorecard's tier check
+        app.action(action_id)(guarded(ctx, partial(handle_tier, ctx)))
     # Link buttons open their URL in the browser; Slack still reports the click.
     app.action(re.compile("^" + re.escape(LINK_PREFIX)))(lambda ack: ack())
 

@@ -1,0 +1,106 @@
+"""Tier drift for the weekly scorecard: the partners of a book whose qualifying tier
+(kpi-spec.md §7) differs from the tier they were assigned, each with a Promote and a Keep
+decision for the manager (docs/program.md).
+
+A partner the manager chose to *keep* at its tier is not asked about again while it
+qualifies for that same tier; once it qualifies for another one, it is. A decision is
+taken once (bot.store.tier_decisions): the button carries the partner, both tiers and the
+scorecard's week, and the store's unique key makes a replay change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from bot.store import tier_decisions
+from bot.store.handles import partners as P
+from bot.store.tier_decisions import KEEP, PROMOTE
+
+__all__ = ["KEEP", "PROMOTE", "Press", "decide", "drift", "parse_press", "press_value", "week_of"]
+
+
+def week_of(instant: datetime, tz: ZoneInfo) -> str:
+    iso = instant.astimezone(tz).isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def drift(conn: Connection, tiers: dict[str, Any], week: str) -> list[dict[str, Any]]:
+    """Partners qualifying above (first) or below their assigned tier, by key, without
+    the ones kept at their tier for this same qualifying tier."""
+    rows = {p["key"]: p for p in tiers["partners"]}
+    moved = [(k, "up") for k in tiers["changes"]["up"]] + [
+        (k, "down") for k in tiers["changes"]["down"]
+    ]
+    keys = [k for k, _ in moved]
+    kept = tier_decisions.kept(conn, keys)
+    out = []
+    for key, direction in moved:
+        row = rows[key]
+        if row["qualifies"] is None:
+            continue  # below the lowest tier: nothing to move it to
+        if (key, row["assigned"], row["qualifies"]) in kept:
+            continue
+        out.append(
+            {
+                "key": key,
+                "assigned": row["assigned"],
+                "qualifies": row["qualifies"],
+                "direction": direction,
+                "value": press_value(key, row["assigned"], row["qualifies"], week),
+            }
+        )
+    return out
+
+
+def press_value(partner: str, from_tier: str, to_tier: str, week: str) -> str:
+    return json.dumps(
+        {"p": partner, "f": from_tier, "t": to_tier, "w": week}, separators=(",", ":")
+    )
+
+
+@dataclass(frozen=True)
+class Press:
+    partner: str
+    from_tier: str
+    to_tier: str
+    week: str
+
+
+def parse_press(value: str) -> Press | None:
+    try:
+        data = json.loads(value)
+        return Press(str(data["p"]), str(data["f"]), str(data["t"]), str(data["w"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def may_decide(conn: Connection, partner: str, user: str, admins: frozenset[str]) -> bool:
+    """The partner's own manager, or an admin: nobody else moves a partner's tier."""
+    if user in admins:
+        return True
+    manager = conn.execute(select(P.c.manager_slack_id).where(P.c.key == partner)).scalar()
+    return manager is not None and manager == user
+
+
+def decide(
+    conn: Connection, press: Press, decision: str, user: str, admins: frozenset[str], now: datetime
+) -> str:
+    """ "denied", or what the store made of it (done, already, stale, unknown)."""
+    if not may_decide(conn, press.partner, user, admins):
+        return "denied"
+    return tier_decisions.decide(
+        conn,
+        partner_key=press.partner,
+        from_tier=press.from_tier,
+        to_tier=press.to_tier,
+        week=press.week,
+        decision=decision,
+        user=user,
+        now=now,
+    )
