@@ -292,7 +292,33 @@ def nudge_lift(obj: dict[str, Any], names: Namer) -> RenderableType:
             pct(obj[group]["rate"]),
         )
     lift = "—" if obj["lift"] is None else f"{obj['lift'] * 100:+.1f} pt"
-    return Group(table, Text(f"lift over {obj['window_days']} days: {lift}"))
+    lines = [Text(f"lift over {obj['window_days']} days: {lift}")]
+    ci = obj.get("ci95")
+    if ci:
+        lines.append(
+            Text(
+                f"95 % always-valid interval: {ci['low'] * 100:+.1f} to {ci['high'] * 100:+.1f} pt"
+            )
+        )
+    srm = obj.get("srm") or {}
+    if srm.get("p_value") is not None:
+        lines.append(
+            Text(
+                f"sample ratio: holdout {pct(srm['observed_holdout_share'])} of reps, "
+                f"{pct(srm['expected_holdout_share'])} expected (p = {srm['p_value']:.3g})"
+                + ("" if srm["ok"] else " — the split is off"),
+            )
+        )
+    verdicts = {
+        "not_enough_data": f"not enough data yet (n = {count(obj.get('n', 0))})",
+        "split_off": "the arms are not the configured split: do not trust the lift",
+        "helps": "nudges help",
+        "hurts": "nudges do worse than no nudge",
+        "unclear": "no clear difference yet",
+    }
+    if obj.get("verdict"):
+        lines.append(Text(f"verdict: {verdicts.get(obj['verdict'], obj['verdict'])}", style="bold"))
+    return Group(table, *lines)
 
 
 def pipeline(obj: dict[str, Any], names: Namer) -> RenderableType:

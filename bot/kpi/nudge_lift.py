@@ -1,10 +1,18 @@
-"""`nudge_lift`: does nudging work? Nudged reps vs holdout reps, over the last 30 days.
+"""`nudge_lift`: does nudging work? An experiment readout, nudged arm vs holdout arm,
+over the last 30 days.
 
-For each rep in scope with a next-action nudge in `[as_of − 30 days, as_of)` — sent, or
-held out (the holdout gets the same decision, recorded but never sent) — take their first
-such nudge and ask whether they then did what it asked (its target event type; `any`
-activity for re-activation) before `as_of`. `lift` is the completion rate of nudged reps
-minus that of holdout reps, in rate points (null when either group is empty).
+For each rep in scope with a next-action decision in `[as_of − 30 days, as_of)`, take
+their first one and ask whether they then did what it asked (its target event type;
+`any` activity for re-activation) before `as_of`. Intent to treat: the arm is what the
+assignment said, not what happened next. A holdout rep's decision is recorded and never
+sent (the control arm); a nudged rep stays in the nudged arm even when the message
+failed, is still pending or its fate is unknown. Reps recorded as undeliverable (no
+Slack id and no channel, decided before the assignment, for both arms alike) are in
+neither arm.
+
+On top of the two arms' counts and rates: the lift (absolute and relative), its
+always-valid 95 % interval, the sample-ratio check against PRM_HOLDOUT_SHARE and a
+verdict (bot.kpi.experiment explains the statistics).
 """
 
 from __future__ import annotations
@@ -15,10 +23,11 @@ from sqlalchemy import Connection, and_, case, exists, func, literal, or_, selec
 
 from bot.core.events import ACTIVITY_TYPES
 from bot.core.timeutil import days_before
+from bot.kpi.experiment import Arm, readout
 from bot.kpi.params import KpiParams
-from bot.kpi.sql import E, P, U, cohort_where, rate
+from bot.kpi.sql import E, P, U, cohort_where
 from bot.store import handles
-from bot.store.ledger import HOLDOUT, NUDGE, NUDGE_JOB, SENT
+from bot.store.ledger import HOLDOUT, NUDGE, NUDGE_JOB, UNDELIVERABLE
 
 D = handles.deliveries
 WINDOW_DAYS = 30
@@ -42,7 +51,7 @@ def nudge_lift(conn: Connection, params: KpiParams) -> dict[str, Any]:
         .where(
             D.c.job == NUDGE_JOB,
             D.c.kind == NUDGE,
-            D.c.status.in_((SENT, HOLDOUT)),
+            D.c.status != UNDELIVERABLE,
             D.c.created_at >= start,
             D.c.created_at < params.as_of,
             cohort_where(params),
@@ -59,19 +68,19 @@ def nudge_lift(conn: Connection, params: KpiParams) -> dict[str, Any]:
             or_(ranked.c.target == "any", ranked.c.target.is_(None), E.c.type == ranked.c.target),
         )
     )
+    arm = case((ranked.c.status == HOLDOUT, literal(HOLDOUT)), else_=literal("nudged"))
     counts = {
-        status: (int(reps), int(completed or 0))
-        for status, reps, completed in conn.execute(
-            select(ranked.c.status, func.count(), func.sum(case((done, 1), else_=0)))
+        str(name): (int(reps), int(completed or 0))
+        for name, reps, completed in conn.execute(
+            select(arm, func.count(), func.sum(case((done, 1), else_=0)))
             .where(and_(ranked.c.n == 1))
-            .group_by(ranked.c.status)
+            .group_by(arm)
         )
     }
-    nudged, holdout = counts.get(SENT, (0, 0)), counts.get(HOLDOUT, (0, 0))
-    nudged_rate, holdout_rate = rate(nudged[1], nudged[0]), rate(holdout[1], holdout[0])
+    nudged, holdout = Arm(*counts.get("nudged", (0, 0))), Arm(*counts.get(HOLDOUT, (0, 0)))
     return {
         "window_days": WINDOW_DAYS,
-        "nudged": {"reps": nudged[0], "completed": nudged[1], "rate": nudged_rate},
-        "holdout": {"reps": holdout[0], "completed": holdout[1], "rate": holdout_rate},
-        "lift": None if nudged_rate is None or holdout_rate is None else nudged_rate - holdout_rate,
+        "nudged": {"reps": nudged.reps, "completed": nudged.converted, "rate": nudged.rate},
+        "holdout": {"reps": holdout.reps, "completed": holdout.converted, "rate": holdout.rate},
+        **readout(nudged, holdout, params.holdout_share),
     }

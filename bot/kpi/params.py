@@ -114,6 +114,7 @@ class KpiParams:
     coaching_min_leads: int = 10
     coaching_ratio: float = 0.5
     program: Program = field(default_factory=load_program)
+    holdout_share: float = 0.1  # PRM_HOLDOUT_SHARE: the nudge experiment's control arm
 
     def __post_init__(self) -> None:
         for name in ("as_of", "period_from", "period_to"):
@@ -138,6 +139,7 @@ class KpiParams:
         coaching_min_leads: int = 10,
         coaching_ratio: float = 0.5,
         program: Program | None = None,
+        holdout_share: float = 0.1,
     ) -> KpiParams:
         """Fill the spec's defaults: as_of = now, to = as_of, from = to − 30 days.
 
@@ -165,6 +167,7 @@ class KpiParams:
             coaching_min_leads=coaching_min_leads,
             coaching_ratio=coaching_ratio,
             program=program or load_program(),
+            holdout_share=holdout_share,
         )
 
 
@@ -189,5 +192,6 @@ def params_from_settings(settings: Settings, **question: Any) -> KpiParams:
         coaching_min_leads=settings.coaching_min_leads,
         coaching_ratio=settings.coaching_ratio,
         program=load_program(settings.program or None),
+        holdout_share=settings.holdout_share,
         **question,
     )

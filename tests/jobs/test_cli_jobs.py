@@ -47,3 +47,6 @@ def test_prm_kpi_nudge_lift_after_a_run(cli, jobs):
     # Two Tokyo reps nudged; the deal-registration nudge was followed by a deal.
     assert lift["nudged"] == {"reps": 2, "completed": 1, "rate": 0.5}
     assert lift["holdout"]["reps"] == 0 and lift["lift"] is None
+    # The experiment readout's parts are there, empty where the data cannot say anything.
+    assert lift["ci95"] is None and lift["verdict"] == "not_enough_data" and lift["n"] == 2
+    assert lift["srm"]["expected_holdout_share"] == 0.1 and "p_value" in lift["srm"]

@@ -175,22 +175,22 @@ def test_the_window_is_thirty_local_days_of_the_reporting_zone(engine):
     assert group(lift(engine), "nudged") == (0, 0, None)  # in UTC it is a day too old
 
 
-def test_other_ledger_rows_are_not_nudges(engine):
-    s = book(engine, *"abcdef")
-    nudge(engine, "a", N, "failed", "lead.registered")  # never reached the rep
-    nudge(engine, "b", N, "undeliverable", "lead.registered")
-    nudge(engine, "c", N, "pending", "lead.registered")  # ambiguous: not counted
+def test_other_ledger_rows_are_not_nudges_and_a_failed_nudge_stays_treated(engine):
+    s = book(engine, *"abcdefg")
+    nudge(engine, "a", N, "failed", "lead.registered")  # never reached the rep: still treated
+    nudge(engine, "b", N, "undeliverable", "lead.registered")  # before assignment: no arm
+    nudge(engine, "c", N, "pending", "lead.registered")  # fate unknown: still treated
     nudge(engine, "d", N, "sent", "lead.registered", job="coaching-alerts", kind="alert")
     nudge(engine, "e", N, "sent", "lead.registered", kind="scorecard")
     nudge(engine, "f", N, "sent", "lead.registered", job="weekly-scorecards")
-    for rep in "abcdef":
+    nudge(engine, "g", N, "holdout", "lead.registered")
+    for rep in "abcdefg":
         s.event("lead.registered", "2026-10-25T09:00:00Z", "acme", rep)
-    assert lift(engine) == {
-        "window_days": 30,
-        "nudged": {"reps": 0, "completed": 0, "rate": None},
-        "holdout": {"reps": 0, "completed": 0, "rate": None},
-        "lift": None,
-    }
+    result = lift(engine)
+    # Intent to treat: a and c are the nudged arm (both did it), g the holdout.
+    assert group(result, "nudged") == (2, 2, 1.0)
+    assert group(result, "holdout") == (1, 1, 1.0)
+    assert result["lift"] == 0 and result["verdict"] == "not_enough_data"
 
 
 def test_scope_narrows_to_the_book(engine):
