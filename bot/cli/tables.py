@@ -354,6 +354,38 @@ def pipeline(obj: dict[str, Any], names: Namer) -> RenderableType:
     return Group(*parts)
 
 
+def health(obj: dict[str, Any], names: Namer) -> RenderableType:
+    """The partners whose score fell most this week first: what CS should look at."""
+    ranked = sorted(
+        obj["partners"],
+        key=lambda p: (p["change_7d"]["points"] or 0, p["score"], p["key"]),
+    )
+    table = Table()
+    table.add_column("partner")
+    for col in ("score", "7 days", "30 days"):
+        table.add_column(col, justify="right")
+    table.add_column("what moved it this week")
+
+    def change(c: dict[str, Any]) -> str:
+        return NULL if c["points"] is None else f"{c['points']:+.1f}"
+
+    for p in ranked[:LIMIT]:
+        table.add_row(
+            names.partner(p["key"]),
+            f"{p['score']:.1f}",
+            change(p["change_7d"]),
+            change(p["change_30d"]),
+            "; ".join(r["text"] for r in p["change_7d"]["reasons"][:3]) or NULL,
+        )
+    weights = ", ".join(f"{k} {v:g}" for k, v in obj["weights"].items())
+    return Group(
+        table,
+        *_more(len(ranked), LIMIT),
+        Text(f"weights: {weights} · CS hears of a drop of {obj['drop_alert']:g}+ in 7 days"),
+        _keys("Dropped this week", obj["dropped_7d"], names.partner),
+    )
+
+
 def _needs(missing: dict[str, Any], names: Namer) -> str:
     """`{"won_deals_12m": 2, "certified_reps": 1}` → "2 won deals (12 mo), 1 certified rep"."""
     words = {
@@ -421,6 +453,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any], Namer], RenderableType]] = {
     "pipeline": pipeline,
     "tiers": tiers,
     "nudge_lift": nudge_lift,
+    "health": health,
 }
 
 

@@ -72,12 +72,19 @@ def partner_card(
         "signed": signed is not None and signed < p.as_of,
         "journey": _journey(p, reached, since),
         "tier": tier_progress(report.get("tiers")),
+        # The vendor's own reading of the partner: never shown to the partner's side.
+        "health": None if viewer.partner_side else _health(conn, p),
         "report": _for_viewer(report, viewer),
         "lists": _lists(conn, report),
         "named": _named(conn, _for_viewer(report, viewer), p),
         # The card's Slack Connect button for its manager and admins (bot.domain.connect).
         "connect": connect_offer(conn, viewer, partner.key),
     }
+
+
+def _health(conn: Connection, p: KpiParams) -> dict[str, Any] | None:
+    rows = compute("health", conn, p)["partners"]
+    return rows[0] if len(rows) == 1 else None
 
 
 def tier_progress(report: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from bot.store import partners
 class Condition:
     """One thing worth a CS owner's attention. `subject` names it across runs."""
 
-    kind: str  # coaching | stuck | dormant
+    kind: str  # coaching | stuck | health_drop | dormant
     subject: str
     partner_key: str
     detail: dict
@@ -67,6 +67,26 @@ def conditions(
                     {"step": step, "next": steps[progress.reached + 1], "days": stuck_for.days},
                 )
             )
+    health = compute("health", conn, p)
+    by_key = {h["key"]: h for h in health["partners"]}
+    for key in health["dropped_7d"]:  # a drop of ≥ drop_alert points in 7 days, explained
+        change = by_key[key]["change_7d"]
+        keep = ("component", "points", "detail")
+        drops = [{k: r[k] for k in keep} for r in change["reasons"] if r["points"] < 0][:3]
+        found.append(
+            Condition(
+                "health_drop",
+                f"health_drop:{key}",
+                key,
+                {
+                    "score": by_key[key]["score"],
+                    "points": change["points"],
+                    "reasons": [
+                        {k: r[k] for k in ("component", "points", "detail")} for r in drops
+                    ],
+                },
+            )
+        )
     for key in compute("retention", conn, p)["dormant"]:
         found.append(Condition("dormant", f"dormant:{key}", key, {}))
     return found
@@ -85,7 +105,7 @@ def names(conn: Connection, partner_keys: set[str], rep_keys: set[str]) -> dict[
 
 
 # The digest: kinds in the order a CS owner reads them, most pressing kind first.
-KINDS = ("coaching", "stuck", "dormant")
+KINDS = ("coaching", "stuck", "health_drop", "dormant")
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,8 @@ def severity(item: Item) -> tuple:
     c = item.condition
     if c.kind == "stuck":
         return (-int(c.detail.get("days", 0)), c.subject)
+    if c.kind == "health_drop":
+        return (float(c.detail.get("points") or 0.0), c.subject)  # the biggest drop first
     if c.kind == "coaching":
         return (float(c.detail.get("conversion") or 0.0), -int(c.detail.get("leads", 0)), c.subject)
     return (item.opened_at, c.subject)

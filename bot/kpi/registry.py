@@ -13,6 +13,7 @@ from bot.core.timeutil import to_local_iso
 from bot.kpi.content import content
 from bot.kpi.deals import deals
 from bot.kpi.funnel import funnel
+from bot.kpi.health import health
 from bot.kpi.nudge_lift import nudge_lift
 from bot.kpi.params import KpiParams
 from bot.kpi.pipeline import pipeline
@@ -69,6 +70,9 @@ KPI_NAMES: tuple[str, ...] = tuple(KPIS)
 # Beyond the spec's five: asked for by name (`prm kpi nudge_lift`), not part of `all`.
 EXTRA_KPIS: dict[str, KpiDef] = {
     "nudge_lift": KpiDef("nudge_lift", "Do nudges work? Nudged reps vs the holdout", nudge_lift),
+    "health": KpiDef(
+        "health", "Partner health: a 0–100 score, explained", health, "Partner health"
+    ),
 }
 # The Slack name of every KPI that has one: the templates' `kpi_labels` (bot.slack.messages).
 KPI_LABELS: dict[str, str] = {
