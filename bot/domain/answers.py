@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from bot.domain.access import PartnerRef, Role, Viewer
 from bot.domain.connect import offer as connect_offer
 from bot.domain.lists import listed, shown
+from bot.domain.tier_review import tier_progress
 from bot.kpi import KPI_NAMES, KpiParams, Scope, build_report, compute
 from bot.kpi.funnel import partner_progress
 from bot.kpi.profiles import partner_profile, rep_milestones
@@ -85,23 +86,6 @@ def partner_card(
 def _health(conn: Connection, p: KpiParams) -> dict[str, Any] | None:
     rows = compute("health", conn, p)["partners"]
     return rows[0] if len(rows) == 1 else None
-
-
-def tier_progress(report: dict[str, Any] | None) -> dict[str, Any] | None:
-    """One partner's tier standing from a partner-scoped `tiers` report: the tier it
-    qualifies for, the one it was assigned, the next one and what that still needs, in
-    the program's order of requirements (what a rep reads as "1 more won deal and 1 more
-    certified rep for Gold"). None without the report or the partner."""
-    rows = (report or {}).get("partners") or []
-    if len(rows) != 1:
-        return None
-    row = rows[0]
-    return {
-        "qualifies": row["qualifies"],
-        "assigned": row["assigned"],
-        "next": row["next"],
-        "missing": [{"measure": m, "value": v} for m, v in row["missing"].items()],
-    }
 
 
 def me_card(conn: Connection, params: KpiParams, viewer: Viewer) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from bot.domain.nudges import facts as facts_mod
 from bot.domain.nudges.plan import decide
 from bot.domain.nudges.rules import Rule
 from bot.domain.scorecard import one_week
+from bot.domain.tier_review import tier_progress
 from bot.kpi import KpiParams, Scope, compute
 from bot.kpi.funnel import partner_progress
 from bot.kpi.partner_summary import DigestPartner, digest_partners, opened_assets
@@ -86,6 +87,7 @@ def digest(
         "figures": figures,
         "period": (week.period_from, week.period_to),
         "steps": ranked(next_steps(conn, p, rules, history, now, stop_after, in_holdout)),
+        "tier": tier_progress(compute("tiers", conn, p)),
         "assets": unopened,
     }
 
@@ -101,7 +103,9 @@ def next_steps(
 ) -> list[dict[str, Any]]:
     """Each rep of the scope's partner with a next action, ranked (module docstring)."""
     people = facts_mod.reps(conn, p)
-    facts = facts_mod.facts(conn, now, {r.user_id for r in people})
+    facts = facts_mod.facts(
+        conn, now, {r.user_id for r in people}, facts_mod.tier_gaps(conn, p, people)
+    )
     order = {rule.id: i for i, rule in enumerate(rules)}
     ranked_steps: list[tuple[tuple[int, str], dict[str, Any]]] = []
     for rep in people:

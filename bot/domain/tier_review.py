@@ -16,13 +16,22 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from bot.store import tier_decisions
-from bot.store.handles import partners as P
 from bot.store.tier_decisions import KEEP, PROMOTE
 
-__all__ = ["KEEP", "PROMOTE", "Press", "decide", "drift", "parse_press", "press_value", "week_of"]
+__all__ = [
+    "KEEP",
+    "PROMOTE",
+    "Press",
+    "decide",
+    "drift",
+    "parse_press",
+    "press_value",
+    "tier_progress",
+    "week_of",
+]
 
 
 def week_of(instant: datetime, tz: ZoneInfo) -> str:
@@ -84,7 +93,7 @@ def may_decide(conn: Connection, partner: str, user: str, admins: frozenset[str]
     """The partner's own manager, or an admin: nobody else moves a partner's tier."""
     if user in admins:
         return True
-    manager = conn.execute(select(P.c.manager_slack_id).where(P.c.key == partner)).scalar()
+    manager = tier_decisions.manager_of(conn, partner)
     return manager is not None and manager == user
 
 
@@ -104,3 +113,20 @@ def decide(
         user=user,
         now=now,
     )
+
+
+def tier_progress(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One partner's tier standing from a partner-scoped `tiers` report: the tier it
+    qualifies for, the one it was assigned, the next one and what that still needs, in
+    the program's order of requirements (what a rep reads as "1 more won deal and 1 more
+    certified rep for Gold"). None without the report or the partner."""
+    rows = (report or {}).get("partners") or []
+    if len(rows) != 1:
+        return None
+    row = rows[0]
+    return {
+        "qualifies": row["qualifies"],
+        "assigned": row["assigned"],
+        "next": row["next"],
+        "missing": [{"measure": m, "value": v} for m, v in row["missing"].items()],
+    }

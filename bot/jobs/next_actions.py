@@ -51,7 +51,8 @@ def run(ctx: JobContext) -> None:
     params = params_from_settings(s, as_of=ctx.now)
     with ctx.engine.connect() as conn:
         people = facts_mod.reps(conn, params)
-        facts = facts_mod.facts(conn, ctx.now, {r.user_id for r in people})
+        gaps = facts_mod.tier_gaps(conn, params, people)
+        facts = facts_mod.facts(conn, ctx.now, {r.user_id for r in people}, gaps)
         history = facts_mod.past_nudges(conn, ctx.now)
         guides = facts_mod.onboarding_assets(
             conn, ctx.now, max((r.assets for r in rules), default=0)
@@ -148,7 +149,7 @@ def run(ctx: JobContext) -> None:
             line = ChannelLine(rep, rule, entry.key, locale)
             in_channel.setdefault(rep.partner_channel, []).append(line)
             continue
-        message = dm_message(s, rep, rule, guides, locale)
+        message = dm_message(s, rep, rule, guides, locale, facts[rep.user_id].tier_gap)
         deliver(
             ctx,
             entry,

@@ -15,12 +15,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
+from bot.core import numbers
 from bot.core.settings import Settings
 from bot.domain.content import tracked_assets
 from bot.domain.nudges import facts as facts_mod
@@ -68,12 +70,19 @@ def channel_key(channel: str, occurrence: str) -> str:
 
 
 def dm_message(
-    s: Settings, rep: facts_mod.Rep, rule: Rule, guides: list[dict], locale: str
+    s: Settings,
+    rep: facts_mod.Rep,
+    rule: Rule,
+    guides: list[dict],
+    locale: str,
+    tier: dict | None = None,
 ) -> Rendered:
-    """The nudge a rep gets in their DM."""
+    """The nudge a rep gets in their DM (`tier`: their partner's gap to the next tier)."""
     return render_message(
         "nudge",
         locale,
+        tier=tier,
+        money=partial(numbers.money, currency=s.currency, locale=locale),
         rule={"id": rule.id, "target": rule.target},
         rep={"key": rep.key, "name": rep.name, "partner_name": rep.partner_name},
         mention=rep.slack_user_id,
@@ -131,7 +140,8 @@ def nudge_partner(
     params = replace(params_from_settings(s, as_of=now), scope=Scope(partner_key=partner_key))
     with engine.connect() as conn:
         people = facts_mod.reps(conn, params)
-        facts = facts_mod.facts(conn, now, {r.user_id for r in people})
+        gaps = facts_mod.tier_gaps(conn, params, people)
+        facts = facts_mod.facts(conn, now, {r.user_id for r in people}, gaps)
         history = facts_mod.past_nudges(conn, now)
         guides = facts_mod.onboarding_assets(conn, now, max((r.assets for r in rules), default=0))
         removed = teams.removed_team_ids(conn)
@@ -190,7 +200,7 @@ def nudge_partner(
                 ChannelLine(rep, d.rule, key, locale)
             )
             continue
-        message = dm_message(s, rep, d.rule, guides, locale)
+        message = dm_message(s, rep, d.rule, guides, locale, facts[rep.user_id].tier_gap)
         payload = post_payload(message, {"user": str(rep.slack_user_id)}, rep.slack_team_id)
         with engine.begin() as conn:
             if ledger.enqueue(conn, entry, payload, now, wall, wall + RETRY_FOR):

@@ -83,3 +83,7 @@ def kept(conn: Connection, partner_keys: list[str]) -> set[tuple[str, str, str]]
         .where(T.c.decision == KEEP, P.c.key.in_(partner_keys))
     )
     return {(r.key, r.from_tier, r.to_tier) for r in rows}
+
+
+def manager_of(conn: Connection, partner_key: str) -> str | None:
+    return conn.execute(select(P.c.manager_slack_id).where(P.c.key == partner_key)).scalar()

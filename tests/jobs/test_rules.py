@@ -64,12 +64,14 @@ def test_the_default_rules_in_order():
         "first_lead",
         "first_deal",
         "reactivate",
+        "next_tier",
     ]
     assert [r.target for r in RULES] == [
         "user.login",
         "content.downloaded",
         "lead.registered",
         "deal.registered",
+        "any",
         "any",
     ]
     assert BY_ID["log_in"].assets == 1 and BY_ID["onboarding_content"].assets == 3
@@ -225,7 +227,8 @@ rules:
 BAD_RULES = [
     pytest.param(
         "rules:\n  - {id: a, when: {nevr: user.login}, target: user.login}\n",
-        "rule a: unknown condition 'nevr' (never, ever, no_onboarding_download, quiet_days)",
+        "rule a: unknown condition 'nevr' (never, ever, no_onboarding_download, quiet_days, "
+        "tier_close)",
         id="unknown-condition",
     ),
     pytest.param(

@@ -9,11 +9,13 @@ rules: which events are a rep's own activity, and whether a nudge was followed.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
 from bot.core.events import ACTIVITY_TYPES
 from bot.domain.nudges.rules import RepFacts
+from bot.kpi import compute
 from bot.kpi.params import KpiParams
 from bot.kpi.rep_facts import Rep, cohort_reps
 from bot.store import activity, ledger
@@ -27,6 +29,7 @@ __all__ = [
     "past_nudges",
     "progressed",
     "reps",
+    "tier_gaps",
 ]
 
 
@@ -35,8 +38,26 @@ def reps(conn: Connection, params: KpiParams) -> list[Rep]:
     return cohort_reps(conn, params)
 
 
-def facts(conn: Connection, now: datetime, user_ids: set[int]) -> dict[int, RepFacts]:
-    """First and last time of each event type per rep, plus onboarding downloads."""
+def tier_gaps(conn: Connection, params: KpiParams, people: list[Rep]) -> dict[int, dict[str, Any]]:
+    """Per rep (user id): their partner's next tier and its one missing requirement, for
+    the partners exactly one requirement away from it (the `tier_close` condition)."""
+    close: dict[str, dict[str, Any]] = {}
+    for row in compute("tiers", conn, params)["partners"]:
+        if row["next"] and len(row["missing"]) == 1:
+            missing = [{"measure": m, "value": v} for m, v in row["missing"].items()]
+            close[row["key"]] = {"next": row["next"], "qualifies": row["qualifies"],
+                                 "assigned": row["assigned"], "missing": missing}  # fmt: skip
+    return {r.user_id: close[r.partner_key] for r in people if r.partner_key in close}
+
+
+def facts(
+    conn: Connection,
+    now: datetime,
+    user_ids: set[int],
+    gaps: dict[int, dict[str, Any]] | None = None,
+) -> dict[int, RepFacts]:
+    """First and last time of each event type per rep, plus onboarding downloads and,
+    when `gaps` is given (tier_gaps), how close the rep's partner is to its next tier."""
     # Only the rep's own activity: a manager's decision on their deal is not theirs.
     spans = activity.rep_spans(conn, now, ACTIVITY_TYPES, user_ids)
     onboarding = activity.onboarding_downloads(conn, now)
@@ -51,6 +72,7 @@ def facts(conn: Connection, now: datetime, user_ids: set[int]) -> dict[int, RepF
             last=last,
             last_active=max(last.values()) if span else None,
             onboarding_downloads=onboarding.get(uid, 0),
+            tier_gap=(gaps or {}).get(uid),
         )
     return result
 

@@ -16,7 +16,7 @@ import yaml
 from bot.core.events import EVENT_TYPES
 
 DEFAULT_RULES = Path(__file__).with_name("rules.yml")
-CONDITIONS = ("never", "ever", "no_onboarding_download", "quiet_days")
+CONDITIONS = ("never", "ever", "no_onboarding_download", "quiet_days", "tier_close")
 BUTTONS = ("register_lead", "register_deal")
 KEYS = ("id", "when", "target", "assets", "button")
 
@@ -44,6 +44,9 @@ class RepFacts:
     last: dict[str, datetime] = field(default_factory=dict)
     last_active: datetime | None = None
     onboarding_downloads: int = 0
+    # The rep's partner is one requirement away from its next tier (bot.kpi.tiers):
+    # {"next": tier key, "missing": [{"measure": …, "value": …}]}; None otherwise.
+    tier_gap: dict[str, Any] | None = None
 
 
 def load_rules(path: str | Path | None = None) -> tuple[Rule, ...]:
@@ -82,8 +85,8 @@ def _rule(item: Any, n: int) -> Rule:
             raise RuleError(f"rule {rid}: unknown condition {name!r} ({', '.join(CONDITIONS)})")
         if name in ("never", "ever") and value not in EVENT_TYPES:
             raise RuleError(f"rule {rid}: {name}: unknown event type {value!r}")
-        if name == "no_onboarding_download" and not isinstance(value, bool):
-            raise RuleError(f"rule {rid}: no_onboarding_download must be true or false")
+        if name in ("no_onboarding_download", "tier_close") and not isinstance(value, bool):
+            raise RuleError(f"rule {rid}: {name} must be true or false")
         if name == "quiet_days" and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
@@ -107,6 +110,8 @@ def holds(rule: Rule, facts: RepFacts, now: datetime) -> bool:
         if name == "ever" and value not in facts.first:
             return False
         if name == "no_onboarding_download" and bool(value) and facts.onboarding_downloads:
+            return False
+        if name == "tier_close" and bool(value) != (facts.tier_gap is not None):
             return False
         # Quiet: no activity in [now − N days, now), the window the dormant KPI uses, so
         # activity exactly N days ago still counts as recent.
