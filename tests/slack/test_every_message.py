@@ -59,13 +59,32 @@ REG = {
     "reject_reason": "重複登録のため",
 }
 ASSETS = [{"title": "パートナー向けクイックスタート", "url": "https://partners.example.com/c/1"}]
-REP = {"key": "art-i", "name": "伊藤 美咲"}
+REP = {"key": "art-i", "name": "伊藤 美咲", "partner_name": "株式会社アーティクル"}
 DIGEST_ENTRY = {
     "episode_id": 3,
     "why": "new",
     "open_days": 1,
     "partner": "株式会社青葉ネットワーク2",
 }
+HEALTH_DROP = {
+    "kind": "health_drop",
+    "total": 1,
+    "more": 0,
+    "entries": [
+        {
+            **DIGEST_ENTRY,
+            "detail": {
+                "score": 41.5,
+                "points": -18.2,
+                "reasons": [
+                    {"component": "recency", "points": -12.1, "detail": {"idle_days": 21}},
+                    {"component": "deals", "points": -6.1,
+                     "detail": {"deals_30d": 0, "leads_30d": 0}},
+                ],
+            },
+        }
+    ],
+}  # fmt: skip
 DIGEST = {
     "day": "2026-11-01",
     "total": 3,
@@ -119,7 +138,7 @@ REASONS = [
 ACTION_KINDS = (
     "tips_stopped", "tips_on", "tips_off", "not_a_rep", "not_yours", "gone", "register_lead",
     "register_deal", "register_not_rep", "modal_failed", "already_decided", "not_approved",
-    "alert_acked", "alert_snoozed",
+    "alert_acked", "alert_snoozed", "tier_promoted", "tier_kept", "tier_stale",
 )  # fmt: skip
 CONNECT_LINES = [  # every line "Connect on Slack" may answer (bot.domain.connect.Line)
     {"kind": kind, "email": "taro@article.co.jp", "channel": "C0PRM", "code": code,
@@ -139,7 +158,12 @@ CONNECT_LINES = [  # every line "Connect on Slack" may answer (bot.domain.connec
         ("no_client", None),
     )
 ]  # fmt: skip
-NUDGE_RULES = ("log_in", "onboarding_content", "first_lead", "first_deal", "reactivate")
+NUDGE_RULES = ("log_in", "onboarding_content", "first_lead", "first_deal", "reactivate",
+               "next_tier")  # fmt: skip
+TIER_GAP = {"next": "gold", "qualifies": "silver", "assigned": "silver",
+            "missing": [{"measure": "won_deals_12m", "value": 1},
+                        {"measure": "won_amount_12m", "value": 250000},
+                        {"measure": "certified_reps", "value": 2}]}  # fmt: skip
 JOURNEY = ("signed", "registered", "logged_in", "content_downloaded", "lead_registered",
            "deal_registered", "deal_won")  # fmt: skip
 PARTNER_DIGESTS = {  # bot.domain.partner_digest.digest: on the way, and every step done
@@ -183,6 +207,8 @@ def cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
             "portal_url": "https://partners.example.com",
             "user": "UMGR1",
             "days": 7,
+            "partner": "株式会社アーティクル",
+            "tier": "gold",
         }
         yield f"action_result {kind}", "action_result", data
     for code in BAD_CODES:
@@ -200,6 +226,7 @@ def cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
         },
     )
     yield "digest", "digest", DIGEST
+    yield "digest health_drop", "digest", {**DIGEST, "sections": [HEALTH_DROP]}
     yield "dm_reply", "dm_reply", {}
     for rule in NUDGE_RULES:
         yield (
@@ -214,6 +241,8 @@ def cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 else ids.NUDGE_REGISTER_DEAL,
                 "rep": REP,
                 "stop_action": ids.NUDGE_STOP,
+                "tier": TIER_GAP,
+                "money": money,
             },
         )
     yield "oops", "oops", {"ref": "abc123"}

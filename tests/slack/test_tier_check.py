@@ -55,6 +55,14 @@ def test_a_partner_off_its_tier_gets_buttons_on_the_scorecard(world):
     ids = [e["action_id"] for e in buttons if e["value"] == item["value"]]
     assert ids == [TIER_PROMOTE, TIER_KEEP]
     assert "Acme Corp" in message.text and "Keep gold" in str(buttons)
+    ja = render_message(
+        "scorecard",
+        "ja",
+        card=card(world),
+        params=KpiParams.build(as_of=AS_OF),
+        todo_money=lambda amount: f"${amount}",
+    )
+    assert "ランクの見直し" in ja.text and "ゴールドのまま据え置く" in str(ja.blocks)
 
 
 def test_a_move_is_taken_once_and_a_replay_changes_nothing(world):

@@ -34,6 +34,9 @@ CASES = [
     ("content", {"last": "12w", "tier": "gold"}),
     ("retention", {"manager": "UMGR1", "tier": "gold"}),
     ("nudge_lift", {"manager": "UMGR1"}),
+    ("tiers", {}),
+    ("tiers", {"manager": "UMGR1"}),
+    ("health", {"partner": "acme"}),
 ]
 
 
