@@ -90,12 +90,18 @@ _Lines.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
 def load_program(path: str | Path | None = None) -> Program:
-    """The program in `path` (None or empty: the built-in default)."""
-    return _load(str(path or DEFAULT_PROGRAM))
+    """The program in `path` (None or empty: the built-in default). Read once per
+    version of the file: an edited file is read again, without a restart."""
+    source = Path(path or DEFAULT_PROGRAM)
+    try:
+        version = source.stat().st_mtime_ns
+    except OSError:
+        version = 0  # missing: _load says so
+    return _load(str(source), version)
 
 
 @cache
-def _load(path: str) -> Program:
+def _load(path: str, version: int) -> Program:
     source = Path(path)
     try:
         data = yaml.load(source.read_text(encoding="utf-8"), Loader=_Lines)

@@ -128,7 +128,8 @@ def build_report_concurrently(
             return report_header(conn, params) if name == "header" else compute(name, conn, params)
 
     # Slowest first, so the pool finishes as early as it can.
-    order = ("funnel", "reps", "retention", "content", "deals", "pipeline", "header")
+    slow = ("funnel", "reps", "retention", "tiers")
+    order = (*slow, *(k for k in KPI_NAMES if k not in slow), "header")
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prm-kpi") as pool:
         results = dict(zip(order, pool.map(run, order), strict=True))
     report = results.pop("header")
