@@ -12,7 +12,7 @@ from rich.markup import escape
 from sqlalchemy import Engine
 
 from bot.core.settings import Settings, get_settings
-from bot.store.engine import get_engine, redact
+from bot.store.engine import get_engine, get_read_engine, redact
 from bot.store.schema import ensure_schema
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -52,6 +52,17 @@ def engine(*, migrate: bool = True) -> Engine:
             fail(f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         demo_hint(eng)
     return eng
+
+
+def read_engine() -> Engine:
+    """Where `prm kpi` reads: PRM_DATABASE_READ_URL, else the primary (migrated first,
+    so that a replica fed from it has the same schema)."""
+    primary = engine()
+    url = settings().database_read_url
+    try:
+        return get_read_engine(url, primary)
+    except Exception as exc:
+        fail(f"bad PRM_DATABASE_READ_URL {redact(url)!r}: {type(exc).__name__}")
 
 
 DEMO_DB = Path("prm-demo.db")  # where `prm demo` (and `make demo`) build the demo

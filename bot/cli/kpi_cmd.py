@@ -14,7 +14,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from bot.cli import tables
-from bot.cli.common import engine, fail, settings
+from bot.cli.common import fail, read_engine, settings
 from bot.core.timeutil import TimeParseError, parse_user_instant
 from bot.kpi import KPI_NAMES, KpiParams, Scope, compute
 from bot.kpi.lookup import ScopeError, check_scope
@@ -98,7 +98,7 @@ def kpi(
         )
     except ValueError as exc:
         fail(str(exc))
-    show_report(engine(), params, name, fmt.value, keys=keys, currency=conf.currency)
+    show_report(read_engine(), params, name, fmt.value, keys=keys, currency=conf.currency)
 
 
 def show_report(

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL; postgresql:// and postgres:// are accepted as typed.",
     )
+    database_read_url: str = Field(
+        default="",
+        description="A read replica for KPI reads (prm kpi, GET /api/v1/kpi); empty: the primary.",
+    )
     timezone: str = Field(default="UTC", description="IANA zone the reports are read in.")
     currency: str = Field(
         default="USD",

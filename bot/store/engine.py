@@ -187,6 +187,16 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
+def get_read_engine(read_url: str, primary: Engine) -> Engine:
+    """Where KPI reads go: the read replica at `read_url` (PRM_DATABASE_READ_URL), or the
+    primary when none is set. A replica is never migrated (it follows the primary), and
+    it may lag it by a moment: only reports read there, never what must see its own
+    writes (docs/deploy.md)."""
+    if not read_url or normalize_url(read_url) == normalize_url(str(primary.url)):
+        return primary
+    return get_engine(read_url)
+
+
 def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from bot.core.settings import Settings
+from bot.store.engine import get_read_engine
 from bot.store.importer import ItemOutcome, import_objects
 from bot.web.api.auth import token_guard
 from bot.web.api.bodies import parse_items, read_body
@@ -92,6 +93,7 @@ def upsert_answer(items: Sequence[dict], outcomes: Sequence[ItemOutcome]) -> dic
 
 
 def build_router(settings: Settings, engine: Engine, clock: Callable[[], datetime]) -> APIRouter:
+    reader = get_read_engine(settings.database_read_url, engine)  # KPI reads: the replica
     """The API's routes, bound to this app's settings, database and clock."""
     router = APIRouter(
         prefix=API_PREFIX,
@@ -186,7 +188,7 @@ def build_router(settings: Settings, engine: Engine, clock: Callable[[], datetim
             signed_from=signed_from,
             signed_to=signed_to,
         )
-        payload = await run_in_threadpool(kpi_payload, engine, query, settings, clock)
+        payload = await run_in_threadpool(kpi_payload, reader, query, settings, clock)
         return json_response(payload)
 
     return router
