@@ -25,6 +25,9 @@ from bot.store.engine import dispose_engines, get_engine, normalize_url
 from bot.store.schema import upgrade
 
 PG_URL = os.environ.get("PRM_TEST_DATABASE_URL")
+# The jobs' pacing to Slack's limits would wait on the wall clock; tests that exercise it
+# (tests/slack/test_pacing.py) turn it on with an injected clock.
+os.environ.setdefault("PRM_SLACK_PACING", "false")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TABLES = (
     "registration",

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         default="",
         validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "PRM_SLACK_CLIENT_SECRET"),
     )
+    slack_pacing: bool = Field(
+        default=True, description="Jobs pace their Slack calls to the published limits."
+    )
     slack_api_url: str = Field(
         default="https://slack.com/api/",
         description="Slack Web API base URL; tests and proxies point it elsewhere.",

@@ -109,9 +109,12 @@ def retry_handlers(rate_limit_retries: int = 2) -> list:
 
 
 def web_client(
-    settings: Settings, token: str | None = None, rate_limit_retries: int = 2
+    settings: Settings,
+    token: str | None = None,
+    rate_limit_retries: int = 2,
+    client_class: type[WebClient] = WebClient,
 ) -> WebClient:
-    return WebClient(
+    return client_class(
         token=token if token is not None else (settings.slack_bot_token or None),
         base_url=settings.slack_api_url,
         retry_handlers=retry_handlers(rate_limit_retries),
@@ -122,9 +125,15 @@ def web_client(
 
 
 def job_client(settings: Settings, token: str | None = None) -> WebClient:
-    """Jobs fan out to thousands and must ride out a burst of 429s: they wait each
-    Retry-After and go on, many times over (a person waiting on an answer would not)."""
-    return web_client(settings, token=token, rate_limit_retries=20)
+    """Jobs fan out to thousands: they pace themselves to Slack's published limits per
+    workspace (bot.slack.pacing, unless PRM_SLACK_PACING is off), and still ride out a
+    burst of 429s, waiting each Retry-After, many times over (a person waiting on an
+    answer would not)."""
+    if not settings.slack_pacing:
+        return web_client(settings, token=token, rate_limit_retries=20)
+    from bot.slack.pacing import PacedWebClient
+
+    return web_client(settings, token=token, rate_limit_retries=20, client_class=PacedWebClient)
 
 
 def webhook(url: str) -> WebhookClient:
