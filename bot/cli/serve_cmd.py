@@ -7,8 +7,6 @@ import logging
 import threading
 
 import typer
-from slack_bolt.error import BoltError
-from slack_sdk.errors import SlackApiError
 
 from bot.cli.common import engine, fail, settings
 from bot.core.logs import add_secrets
@@ -27,6 +25,10 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Imported here: `prm kpi` and friends should not pay for Slack's and uvicorn's imports.
+    # Slack and the web stack load here, not when `prm` starts: other commands need none.
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
     from bot.handlers.app import SlackConfigError, build_app
 
     conf = settings()
