@@ -129,6 +129,20 @@ def render_tables(results: list[dict[str, Any]]) -> str:
             f"| {r['size']} | {r['backend']} | {ev['rows']:,} | {ev['seconds']:.1f} "
             f"| {ev['rows_per_s']:,.0f} | {r['import_total_s']:.1f} |"
         )
+    lines += [
+        "",
+        "Warm answer per scope (`build_report`, every KPI, one connection, median, ms):",
+        "",
+        "| size | backend | whole program | biggest manager's book | busiest partner |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in results:
+        k = r["kpi_s"]
+        if "scope:program" in k:
+            lines.append(
+                f"| {r['size']} | {r['backend']} | {k['scope:program'] * 1000:,.0f} "
+                f"| {k['scope:manager'] * 1000:,.0f} | {k['scope:partner'] * 1000:,.0f} |"
+            )
     names = [*KPI_NAMES, "build_report", "build_report_concurrently"]
     lines += [
         "",

@@ -180,6 +180,7 @@ def kpi_latency(url: str, runs: int) -> dict[str, float]:
             build_report(conn, p)
             times.append(time.perf_counter() - started)
         out["build_report"] = statistics.median(times)
+    out.update({f"scope:{k}": v for k, v in scope_latency(engine, p, runs).items()})
     # What `prm kpi all` calls: the KPIs side by side on PostgreSQL, `build_report` on SQLite.
     concurrently = getattr(registry, "build_report_concurrently", None)
     if concurrently is not None:
@@ -189,6 +190,45 @@ def kpi_latency(url: str, runs: int) -> dict[str, float]:
             concurrently(engine, p)
             times.append(time.perf_counter() - started)
         out["build_report_concurrently"] = statistics.median(times)
+    return out
+
+
+def scope_latency(engine: Any, p: KpiParams, runs: int) -> dict[str, float]:
+    """Warm `build_report` for the whole program, the biggest manager's book and the
+    busiest partner (median seconds): what a Slack user waits for."""
+    from dataclasses import replace
+
+    from bot.kpi.params import Scope
+
+    with engine.connect() as conn:
+        manager = conn.execute(
+            text(
+                "SELECT manager_slack_id FROM partner WHERE manager_slack_id IS NOT NULL "
+                "GROUP BY manager_slack_id ORDER BY count(*) DESC, manager_slack_id LIMIT 1"
+            )
+        ).scalar()
+        partner = conn.execute(
+            text(
+                "SELECT p.key FROM event e JOIN partner p ON p.id = e.partner_id "
+                "GROUP BY p.key ORDER BY count(*) DESC, p.key LIMIT 1"
+            )
+        ).scalar()
+        scopes = {
+            "program": Scope(),
+            "manager": Scope(manager_slack_id=manager),
+            "partner": Scope(partner_key=partner),
+        }
+        out: dict[str, float] = {}
+        for name, scope in scopes.items():
+            q = replace(p, scope=scope)
+            build_report(conn, q)  # warm
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                build_report(conn, q)
+                times.append(time.perf_counter() - started)
+            out[name] = statistics.median(times)
+            log(f"  warm report, {name}: {out[name] * 1000:.0f} ms")
     return out
 
 

@@ -16,24 +16,34 @@ from sqlalchemy import Connection, func, select
 
 from bot.core.events import DEAL, LEAD
 from bot.kpi.params import KpiParams
-from bot.kpi.sql import E, P, U, cohort_where, in_period, rate, registered_before
+from bot.kpi.sql import (
+    E,
+    P,
+    U,
+    cohort_where,
+    in_cohort,
+    in_period,
+    narrowed,
+    rate,
+    registered_before,
+)
 
 
 def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:
     # Two plain queries merged by user id: SQLite would otherwise build an automatic index
     # to join the per-user counts onto ~100k reps.
-    counts = {
-        user_id: (leads, deals)
-        for user_id, leads, deals in conn.execute(
-            select(
-                E.c.user_id,
-                func.count().filter(E.c.type == LEAD),
-                func.count().filter(E.c.type == DEAL),
-            )
-            .where(E.c.type.in_((LEAD, DEAL)), in_period(params))
-            .group_by(E.c.user_id)
+    per_user = (
+        select(
+            E.c.user_id,
+            func.count().filter(E.c.type == LEAD),
+            func.count().filter(E.c.type == DEAL),
         )
-    }
+        .where(E.c.type.in_((LEAD, DEAL)), in_period(params))
+        .group_by(E.c.user_id)
+    )
+    if narrowed(params):  # a book or a partner: count only its events (cost follows scope)
+        per_user = per_user.where(in_cohort(params))
+    counts = {user_id: (leads, deals) for user_id, leads, deals in conn.execute(per_user)}
     rows = [
         (key, partner_key, *counts.get(user_id, (0, 0)))
         for user_id, key, partner_key in conn.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, selec
 
 from bot.core.events import EVENT_TYPES
 from bot.core.timeutil import local_midnight
-from bot.kpi.params import KpiParams
+from bot.kpi.params import KpiParams, Scope
 from bot.store import handles
 from bot.store.partners import member_of
 
@@ -97,6 +97,18 @@ def cohort_where(params: KpiParams) -> ColumnElement[bool]:
     if scope.signed_to is not None:
         clauses.append(signed_before(scope.signed_to, params))
     return and_(*clauses)
+
+
+def narrowed(params: KpiParams) -> bool:
+    """True when the question is about part of the program (a partner, a book, a tier…):
+    then event scans take the cohort's partner ids inside, so that their cost follows
+    the scope instead of the whole program's events."""
+    return params.scope != Scope()
+
+
+def in_cohort(params: KpiParams) -> ColumnElement[bool]:
+    """The event's partner is in the cohort: `partner_id IN (SELECT id … cohort)`."""
+    return E.c.partner_id.in_(select(P.c.id).where(cohort_where(params)))
 
 
 def cohort_size(conn: Connection, params: KpiParams) -> int:

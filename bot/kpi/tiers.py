@@ -1,11 +1,12 @@
 """KPI `tiers` (kpi-spec.md §7): the tier each partner qualifies for, what it still needs
 for the next one, and where that differs from the tier it was assigned.
 
-One statement reads every measure of every cohort partner: the 12-month deal and lead
-counts and won amount (one grouped scan of the partner's events in the window), its
-certified reps (distinct users with a course's `training.completed` inside that
-certification's validity) and its active months (three index probes, the retention
-windows W_0..W_2). The tier logic is plain Python over those six numbers per partner.
+Three statements read every measure of every cohort partner: the 12-month deal, lead
+and won counts (one grouped, index-only scan by type and time), the won amounts (the won
+deals only), and per partner its certified reps (distinct users with a course's
+`training.completed` inside that certification's validity) and its active months (three
+index probes, the retention windows W_0..W_2). The tier logic is plain Python over those
+six numbers per partner.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from bot.core.timeutil import months_before
 from bot.kpi.params import KpiParams
 from bot.kpi.pipeline import money
 from bot.kpi.program import MEASURES, Program, Tier
-from bot.kpi.sql import E, P, cohort_where, partner_active_between, with_stored_activity
+from bot.kpi.sql import (
+    E,
+    P,
+    cohort_where,
+    in_cohort,
+    partner_active_between,
+    with_stored_activity,
+)
 
 
 def measures(conn: Connection, params: KpiParams) -> dict[str, dict[str, Any]]:
@@ -28,24 +36,23 @@ def measures(conn: Connection, params: KpiParams) -> dict[str, dict[str, Any]]:
     params = with_stored_activity(conn, params)
     tz, as_of, program = params.tz, params.as_of, params.program
     year_ago = months_before(as_of, 12, tz)
-    counted = (events.WON, events.DEAL, events.LEAD)
-    window = (
-        select(
-            E.c.partner_id,
-            func.sum(case((E.c.type == events.WON, 1), else_=0)).label("won"),
-            func.sum(case((E.c.type == events.WON, E.c.amount), else_=None)).label("won_amount"),
-            func.sum(case((E.c.type == events.DEAL, 1), else_=0)).label("deals"),
-            func.sum(case((E.c.type == events.LEAD, 1), else_=0)).label("leads"),
+    in_year = (E.c.occurred_at >= year_ago, E.c.occurred_at < as_of, in_cohort(params))
+    # Counts by type straight from the (type, time, partner) index; amounts read only for
+    # the won deals (the column is not in the index, and won deals are the fewest).
+    counts: dict[tuple[int, str], int] = {
+        (pid, type_): int(n)
+        for pid, type_, n in conn.execute(
+            select(E.c.partner_id, E.c.type, func.count())
+            .where(E.c.type.in_((events.WON, events.DEAL, events.LEAD)), *in_year)
+            .group_by(E.c.partner_id, E.c.type)
         )
-        .join(P, P.c.id == E.c.partner_id)
-        .where(
-            cohort_where(params),
-            E.c.type.in_(counted),
-            E.c.occurred_at >= year_ago,
-            E.c.occurred_at < as_of,
-        )
-        .group_by(E.c.partner_id)
-        .subquery()
+    }
+    won_amounts = dict(
+        conn.execute(
+            select(E.c.partner_id, func.sum(E.c.amount))
+            .where(E.c.type == events.WON, *in_year)
+            .group_by(E.c.partner_id)
+        ).all()
     )
     certified = _certified(params, program)
     bounds = [months_before(as_of, i, tz) for i in range(4)]
@@ -54,16 +61,8 @@ def measures(conn: Connection, params: KpiParams) -> dict[str, dict[str, Any]]:
          for i in range(3)),
         literal(0),
     )  # fmt: skip
-    columns = [
-        P.c.key,
-        P.c.tier,
-        window.c.won,
-        window.c.won_amount,
-        window.c.deals,
-        window.c.leads,
-        active_months.label("active_months"),
-    ]
-    query = select(*columns).outerjoin(window, window.c.partner_id == P.c.id)
+    columns = [P.c.id, P.c.key, P.c.tier, active_months.label("active_months")]
+    query = select(*columns)
     if certified is not None:
         query = query.add_columns(certified.c.reps.label("certified")).outerjoin(
             certified, certified.c.partner_id == P.c.id
@@ -71,10 +70,10 @@ def measures(conn: Connection, params: KpiParams) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for r in conn.execute(query.where(cohort_where(params)).order_by(P.c.key)):
         values = {
-            "won_deals_12m": int(r.won or 0),
-            "won_amount_12m": money(r.won_amount),
-            "deals_registered_12m": int(r.deals or 0),
-            "leads_registered_12m": int(r.leads or 0),
+            "won_deals_12m": counts.get((r.id, events.WON), 0),
+            "won_amount_12m": money(won_amounts.get(r.id)),
+            "deals_registered_12m": counts.get((r.id, events.DEAL), 0),
+            "leads_registered_12m": counts.get((r.id, events.LEAD), 0),
             "certified_reps": int(getattr(r, "certified", None) or 0),
             "active_months_3m": int(r.active_months or 0),
         }
