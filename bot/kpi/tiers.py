@@ -68,7 +68,7 @@ def measures(conn: Connection, params: KpiParams) -> dict[str, dict[str, Any]]:
             certified, certified.c.partner_id == P.c.id
         )
     out: dict[str, dict[str, Any]] = {}
-    for r in conn.execute(query.where(cohort_where(params)).order_by(P.c.key)):
+    for r in conn.execute(query.where(cohort_where(params))):
         values = {
             "won_deals_12m": counts.get((r.id, events.WON), 0),
             "won_amount_12m": money(won_amounts.get(r.id)),
@@ -152,7 +152,8 @@ def partner_tier(program: Program, key: str, entry: dict[str, Any]) -> dict[str,
 
 def tiers(conn: Connection, params: KpiParams) -> dict[str, Any]:
     program = params.program
-    rows = [partner_tier(program, k, e) for k, e in measures(conn, params).items()]
+    # Sorted here, by code point: a database collation may order keys otherwise.
+    rows = [partner_tier(program, k, e) for k, e in sorted(measures(conn, params).items())]
     order = {key: i for i, key in enumerate(program.tier_keys())}
     up: list[str] = []
     down: list[str] = []

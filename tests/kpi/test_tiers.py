@@ -255,3 +255,13 @@ def test_the_default_program_ships_and_is_valid():
     program = load_program()
     assert program.tier_keys()[0] == "registered" and not program.tiers[0].requires
     assert sum(w for _, w in program.health_weights) == 100
+
+
+def test_partners_are_in_code_point_order_whatever_the_collation(cli, engine):
+    s = Store(engine)
+    for key in ("alpha", "Zeta", "_beta", "b-2", "b10"):
+        s.partner(key, "2025-01-01")
+    result = cli("kpi", "tiers", "--format", "json", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.output
+    keys = [p["key"] for p in json.loads(result.stdout)["partners"]]
+    assert keys == sorted(keys) == ["Zeta", "_beta", "alpha", "b-2", "b10"]
