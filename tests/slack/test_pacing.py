@@ -37,9 +37,9 @@ def test_a_bucket_allows_its_burst_then_its_rate():
 def test_a_tier_2_fan_out_is_spread_over_minutes_not_refused():
     t = FakeTime()
     pacer = Pacer(t.clock, t.sleep)
-    for _ in range(45):  # conversations.inviteShared is Tier 2: 20 a minute, burst 5
+    for _ in range(60):  # conversations.inviteShared is Tier 2: 20 a minute, burst 20
         pacer.wait("conversations.inviteShared")
-    # 5 at once, then 40 at 20 a minute: two minutes of waiting, nothing refused.
+    # 20 at once, then 40 at 20 a minute: two minutes of waiting, nothing refused.
     assert t.now - 1000.0 == pytest.approx(40 * 3.0)
     assert pacer.waited == pytest.approx(120.0)
 
@@ -60,14 +60,14 @@ def test_posts_are_paced_per_channel_and_tiers_apart():
 def test_the_job_client_paces_through_the_real_slack_sdk():
     t = FakeTime()
     with FakeSlack() as fake:
-        for n in range(30):
+        for n in range(60):
             fake.add_user(f"U{n:04d}")
         client = PacedWebClient(token=fake.bot_token, base_url=fake.base_url,
                                 pacer=Pacer(t.clock, t.sleep))  # fmt: skip
-        for n in range(30):  # conversations.open is Tier 3: 50 a minute, burst 10
+        for n in range(60):  # conversations.open is Tier 3: 50 a minute, burst 50
             client.conversations_open(users=f"U{n:04d}")
-        assert len(fake.calls_to("conversations.open")) == 30
-    assert client.pacer.waited == pytest.approx(20 * 60 / 50)
+        assert len(fake.calls_to("conversations.open")) == 60
+    assert client.pacer.waited == pytest.approx(10 * 60 / 50)
 
 
 def test_pacing_is_on_by_default_and_can_be_turned_off(monkeypatch):
