@@ -131,6 +131,25 @@ def render_tables(results: list[dict[str, Any]]) -> str:
         )
     lines += [
         "",
+        "`prm kpi all` against DuckDB on the same data (each a process, wall s; DuckDB's "
+        "report compared with the engine's):",
+        "",
+        "| size | backend | prm kpi all | DuckDB reading the CSVs | × | DuckDB on its file "
+        "| × | DuckDB file load | differences |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        d = r.get("duckdb")
+        if d:
+            wall = r["kpi_all"]["wall_s"]
+            lines.append(
+                f"| {r['size']} | {r['backend']} | {wall:.2f} | {d['csv_s']:.2f} "
+                f"| {d['csv_s'] / wall:.1f} | {d['file_wall_s']:.2f} "
+                f"| {d['file_wall_s'] / wall:.1f} "
+                f"| {d['file_build_s']:.1f} | {d['diffs']} |"
+            )
+    lines += [
+        "",
         "Warm answer per scope (`build_report`, every KPI, one connection, median, ms):",
         "",
         "| size | backend | whole program | biggest manager's book | busiest partner |",

@@ -323,6 +323,37 @@ def pandas_baseline(size: str, folder: Path, *, again: bool = False) -> dict[str
     return result
 
 
+def duckdb_baseline(size: str, folder: Path, engine_json: Path) -> dict[str, Any]:
+    """DuckDB twice, each as its own process like `prm kpi all`: reading the CSVs (with
+    the importer's type checks), and on a DuckDB file loaded beforehand (the load timed
+    apart). Its report is compared with the engine's."""
+    log(f"{size}: DuckDB baseline")
+    path = folder / "baseline.duckdb"
+    script = str(HERE / "duckdb_baseline.py")
+    common = ["--data", str(folder), "--as-of", END.isoformat()]
+    stdout = folder / "duckdb-stdout.txt"
+    argv = [sys.executable, script, *common, "--file", str(path), "--compare", str(engine_json)]
+    _wall, rss, code = timed_process(argv, dict(os.environ), stdout)
+    if code != 0:
+        raise SystemExit("DuckDB baseline failed")
+    first = json.loads(stdout.read_text().splitlines()[-1])
+    walls = []
+    for _ in range(3):
+        w, _rss, code = timed_process([sys.executable, script, *common, "--file", str(path),
+                                       "--only-file"], dict(os.environ), stdout)  # fmt: skip
+        walls.append(w)
+    result = {
+        "csv_s": first["timings"]["csv_s"],
+        "file_build_s": first["timings"]["file_build_s"],
+        "file_wall_s": statistics.median(walls),
+        "diffs": first["diffs"],
+        "rss_mb": rss,
+    }
+    log(f"  DuckDB: CSVs {result['csv_s']:.2f}s, file {result['file_wall_s']:.2f}s, "
+        f"{result['diffs']} difference(s) from the engine")  # fmt: skip
+    return result
+
+
 # ---- one cell -------------------------------------------------------------------------
 
 
@@ -361,6 +392,7 @@ def run_cell(size: str, backend: str, args: argparse.Namespace) -> dict[str, Any
             conn.execute(text("ANALYZE"))
     result["kpi_s"] = kpi_latency(url, args.runs)
     result["kpi_all"] = prm_kpi_all(url, args.runs, engine_json)
+    result["duckdb"] = duckdb_baseline(size, folder, engine_json)
     result = with_baseline(result)
     for line in result["diffs"]:
         log(f"  DIFF {line}")
