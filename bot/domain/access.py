@@ -210,6 +210,18 @@ def resolve_partner(conn: Connection, viewer: Viewer, text: str) -> PartnerRef:
     raise PartnerNotFound(text, [PartnerRef(k, n) for k, n in close])
 
 
+def manages_partner(viewer: Viewer, manager_slack_id: str | None) -> bool:
+    """Who may change a partner's program settings (its Slack Connect channel, its tier):
+    the partner's own manager, or an admin; nobody on the partner's side."""
+    if viewer.role is Role.ADMIN:
+        return True
+    return (
+        viewer.role is Role.MANAGER
+        and manager_slack_id is not None
+        and viewer.slack_user_id == manager_slack_id
+    )
+
+
 def may_see_partner(conn: Connection, viewer: Viewer, partner_key: str) -> bool:
     """Whether this partner lies in the viewer's book, so that a message to the viewer
     may name it (a deal card's conflict with another partner, say)."""

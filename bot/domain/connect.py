@@ -25,7 +25,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.domain.access import Role, Viewer
+from bot.domain.access import Viewer, manages_partner
 from bot.store import invites, teams
 
 CHANNEL_PREFIX = "prm-"
@@ -242,14 +242,8 @@ CONNECT, INVITE_MORE = "connect", "invite_more"
 
 
 def may_connect(viewer: Viewer, manager_slack_id: str | None) -> bool:
-    """The partner's manager, or an admin; nobody on the partner's side."""
-    if viewer.role is Role.ADMIN:
-        return True
-    return (
-        viewer.role is Role.MANAGER
-        and manager_slack_id is not None
-        and viewer.slack_user_id == manager_slack_id
-    )
+    """The partner's manager, or an admin (bot.domain.access.manages_partner)."""
+    return manages_partner(viewer, manager_slack_id)
 
 
 def offer(conn: Connection, viewer: Viewer, partner_key: str) -> str | None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from bot.domain.access import Viewer, manages_partner
 from bot.store import tier_decisions
 from bot.store.tier_decisions import KEEP, PROMOTE
 
@@ -89,20 +90,13 @@ def parse_press(value: str) -> Press | None:
         return None
 
 
-def may_decide(conn: Connection, partner: str, user: str, admins: frozenset[str]) -> bool:
-    """The partner's own manager, or an admin: nobody else moves a partner's tier."""
-    if user in admins:
-        return True
-    manager = tier_decisions.manager_of(conn, partner)
-    return manager is not None and manager == user
-
-
-def decide(
-    conn: Connection, press: Press, decision: str, user: str, admins: frozenset[str], now: datetime
-) -> str:
-    """ "denied", or what the store made of it (done, already, stale, unknown)."""
-    if not may_decide(conn, press.partner, user, admins):
+def decide(conn: Connection, press: Press, decision: str, viewer: Viewer, now: datetime) -> str:
+    """What a press came to: "denied" unless the viewer manages the partner (its manager
+    or an admin, bot.domain.access.manages_partner), else the store's done, already,
+    stale or unknown."""
+    if not manages_partner(viewer, tier_decisions.manager_of(conn, press.partner)):
         return "denied"
+    user = viewer.slack_user_id
     return tier_decisions.decide(
         conn,
         partner_key=press.partner,

@@ -29,14 +29,14 @@ def handle_tier(
 ) -> None:
     ack()
     user = body["user"]["id"]
-    _, locale = ctx.who(client, user, teams_of(body))
+    viewer, locale = ctx.who(client, user, teams_of(body))
     press = tier_review.parse_press(str(action.get("value") or ""))
     if press is None:
         update_in_place(body, render_message("action_result", locale, kind="gone"), False)
         return
     decision = tier_review.PROMOTE if action["action_id"] == TIER_PROMOTE else tier_review.KEEP
     with ctx.engine.begin() as conn:
-        outcome = tier_review.decide(conn, press, decision, user, ctx.settings.admins, ctx.clock())
+        outcome = tier_review.decide(conn, press, decision, viewer, ctx.clock())
         name = partner_names(conn, [press.partner]).get(press.partner, press.partner)
     if outcome != "done":
         update_in_place(body, render_message("action_result", locale, kind=RESULTS[outcome]), False)
