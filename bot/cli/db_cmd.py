@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 
 from bot.cli.common import engine, fail, settings
 from bot.store.engine import redact
+from bot.store.partitions import maintain
 from bot.store.schema import head_revision, upgrade
 
 app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
@@ -13,7 +16,10 @@ app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help
 
 @app.command("upgrade")
 def upgrade_cmd() -> None:
-    """Create the schema, or migrate it to the newest revision. Safe to run twice."""
+    """Create the schema, or migrate it to the newest revision. Safe to run twice.
+
+    On PostgreSQL it also makes the event partitions of this month and the next three, and
+    of any month whose rows wait in the default partition: run it monthly (docs/deploy.md)."""
     url = settings().database_url
     eng = engine(migrate=False)
     try:
@@ -24,6 +30,11 @@ def upgrade_cmd() -> None:
         typer.echo(f"{redact(url)}: schema already at {after}")
     else:
         typer.echo(f"{redact(url)}: schema {before or 'empty'} -> {after}")
+    with eng.begin() as conn:
+        made = maintain(conn, datetime.now(UTC).date())
+    if made:
+        months = ", ".join(f"{m:%Y-%m}" for m in made)
+        typer.echo(f"event partitions made: {months}")
 
 
 @app.command("current")
@@ -33,3 +44,21 @@ def current_cmd() -> None:
 
     eng = engine(migrate=False)
     typer.echo(f"current: {current_revision(eng) or 'empty'}; head: {head_revision()}")
+
+
+@app.command("rebuild-rollups")
+def rebuild_rollups_cmd() -> None:
+    """Recompute the activity rollups (first events, monthly activity) from the event log.
+
+    Triggers keep them on every write, so on a healthy database this changes nothing; run it
+    after restoring a dump made without triggers, or to check. One transaction: readers see
+    the old rollups until it commits."""
+    from bot.store.rollups import rebuild
+
+    eng = engine()
+    with eng.begin() as conn:
+        done = rebuild(conn)
+    typer.echo(
+        f"rollups rebuilt: {done.first_events} first-event rows, "
+        f"{done.month_activity} partner-month rows; {done.changed} rows differed"
+    )

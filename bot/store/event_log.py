@@ -8,12 +8,13 @@ and the integration API, which batch their own inserts.)
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, insert
 
 from bot.store.handles import events
+from bot.store.partitions import ensure_months
 
 
 def append_event(
@@ -28,7 +29,9 @@ def append_event(
     amount: Decimal | None = None,
 ) -> None:
     """One event row; `event_id` is its idempotency key (unique: a second insert of the
-    same id raises). The `partner_first_event` rollup is kept by the database's trigger."""
+    same id raises). The `partner_first_event` rollup is kept by the database's trigger;
+    on PostgreSQL the event's month gets its partition first (bot/store/partitions.py)."""
+    ensure_months(conn, [occurred_at.astimezone(UTC).date()])
     conn.execute(
         insert(events).values(
             event_id=event_id,

@@ -13,15 +13,18 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
+from bot.store.partitions import KEY_TABLE, is_partition_name
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0012"
 MIGRATION_LOCK = 7_340_001  # pg_advisory_xact_lock key held while migrating
 
 
 SLACK_SDK_TABLES = frozenset({"slack_installations", "slack_bots", "slack_oauth_states"})
+PG_STORAGE_INDEXES = frozenset({"ix_event_event_id"})
 
 
 def owned_by_us(name: str | None, type_: str, parent_names: dict) -> bool:
@@ -29,7 +32,14 @@ def owned_by_us(name: str | None, type_: str, parent_names: dict) -> bool:
     (migration 0004 creates them; tests/store/test_oauth_stores.py checks them against
     slack-sdk), so comparisons with our models must leave them alone."""
     table = name if type_ == "table" else parent_names.get("table_name")
-    return table not in SLACK_SDK_TABLES
+    if table in SLACK_SDK_TABLES:
+        return False
+    # PostgreSQL's storage of `event` (bot/store/partitions.py): its partitions, the key
+    # table and the index that finds an id across partitions are not in the models.
+    return (
+        not (table is not None and (is_partition_name(table) or table == KEY_TABLE))
+        and name not in PG_STORAGE_INDEXES
+    )
 
 
 def bot_table_names() -> list[str]:

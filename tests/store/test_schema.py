@@ -36,7 +36,19 @@ def test_migrations_match_the_models(engine: Engine) -> None:
             MigrationContext.configure(conn, opts={"include_name": owned_by_us}),
             SQLModel.metadata,
         )
+    if engine.dialect.name == "postgresql":
+        # event_id's uniqueness is kept by event_key on a partitioned table (0011).
+        diff = [d for d in diff if not _is_event_id_unique(d)]
     assert diff == []
+
+
+def _is_event_id_unique(diff: tuple) -> bool:
+    op, constraint = diff[0], diff[1]
+    return (
+        op == "add_constraint"
+        and constraint.table.name == "event"
+        and [c.name for c in constraint.columns] == ["event_id"]
+    )
 
 
 def test_kpi_indexes_exist(engine: Engine) -> None:

@@ -1,17 +1,18 @@
 """Batched writes: one transaction per batch, one statement per batch and table.
 
-Events are inserted with `INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id`
-on both SQLite and PostgreSQL: the database, not a pre-check, decides what is new, so the
-counts are exact and two imports of the same file running at once store each event once.
+Events are inserted by one statement per batch that skips ids already stored and returns
+the new rows' ids: the database, not a pre-check, decides what is new, so the counts are
+exact and two imports of the same file running at once store each event once.
 The rows it did not insert are read back and compared: the same values make a duplicate,
 other values a rejection naming the first line (see `EventWriter`).
 
 - PostgreSQL: the batch is `COPY`ed into a session-private temporary table (emptied at
-  commit), then `INSERT INTO event SELECT … FROM it ON CONFLICT DO NOTHING RETURNING`.
+  commit), then `INSERT INTO event SELECT … FROM it` for the ids `event_key` does not hold
+  (see `_PG_INSERT`); the batch's months get their partitions first.
   Measured on 500k events this is twice as fast as an executemany of multi-row VALUES
   (which psycopg re-parses for every page of 7,000 placeholders) and a third faster than
   one `unnest()` array per column (text arrays are dumped in Python).
-- SQLite: a Core `insert().on_conflict_do_nothing().returning()` executemany, which
+- SQLite: a Core `insert().on_conflict_do_nothing(event_id).returning()` executemany, which
   SQLAlchemy sends as multi-row VALUES pages; here the disk, not Python, is the limit.
 
 Partners, users and assets are upserted by key (`ON CONFLICT (key) DO UPDATE`), touching
@@ -39,13 +40,24 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, delete, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    delete,
+    select,
+    text,
+)
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
 from bot.store import handles
 from bot.store.importer.errors import ImportFileError
 from bot.store.importer.validate import Record
+from bot.store.partitions import ensure_months
 
 Batch = list[tuple[int, Record]]
 # Keys per IN (…) list: far below SQLite's 32766 bound parameters.
@@ -84,6 +96,25 @@ _PG_STAGE = Table(
 )
 _event_values = itemgetter(*EVENT_COLUMNS)
 _PG_COPY = f"COPY {_PG_STAGE.name} (line, {', '.join(EVENT_COLUMNS)}) FROM STDIN"
+# PostgreSQL's `event` is partitioned, so `event_id`'s uniqueness is kept in `event_key`
+# (bot/store/partitions.py) and ON CONFLICT has no index to name: new rows are those whose
+# key is not stored, the first line of each id in the batch. A concurrent import storing the
+# same id first makes the key trigger fail this statement; the batch is then retried row by
+# row and those rows found to be duplicates.
+_PG_INSERT = f"""
+INSERT INTO event ({", ".join(EVENT_COLUMNS)})
+SELECT {", ".join(EVENT_COLUMNS)} FROM (
+    SELECT DISTINCT ON (s.event_id) s.* FROM {_PG_STAGE.name} s
+    WHERE NOT EXISTS (SELECT 1 FROM event_key k WHERE k.event_id = s.event_id)
+    ORDER BY s.event_id, s.line
+) AS fresh
+ORDER BY line
+RETURNING id
+"""
+_PG_MONTHS = (
+    "SELECT DISTINCT (date_trunc('month', occurred_at AT TIME ZONE 'UTC'))::date "
+    f"FROM {_PG_STAGE.name}"
+)
 _compared_values = itemgetter(
     "occurred_at", "type", "partner_id", "user_id", "object_key", "amount"
 )
@@ -220,15 +251,13 @@ class EventWriter:
         if self.staged:
             conn.execute(CreateTable(_PG_STAGE, if_not_exists=True))
             conn.commit()
-            source = select(*(_PG_STAGE.c[name] for name in EVENT_COLUMNS)).order_by(
-                _PG_STAGE.c.line
-            )
-            stmt = insert(table).from_select(list(EVENT_COLUMNS), source)
+            self.stmt: Any = text(_PG_INSERT)
         else:
-            stmt = insert(table)
-        self.stmt = stmt.on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(
-            table.c.id
-        )
+            self.stmt = (
+                insert(table)
+                .on_conflict_do_nothing(index_elements=[table.c.event_id])
+                .returning(table.c.id)
+            )
 
     def _insert(self, batch: Batch) -> list[int]:
         """Inside the caller's transaction: store the batch; the ids of the new rows."""
@@ -244,6 +273,7 @@ class EventWriter:
                     write_row((line, *_event_values(record)))
         except psycopg.DataError as exc:  # COPY speaks to the driver directly
             raise DataError(_PG_COPY, None, exc) from exc
+        ensure_months(self.conn, self.conn.execute(text(_PG_MONTHS)).scalars())
         return list(self.conn.execute(self.stmt).scalars())
 
     def _values(self, record: Record) -> tuple[Any, ...]:
@@ -523,8 +553,10 @@ def make_writer(
 
 
 def vacuum_events(engine: Engine) -> None:
-    """`VACUUM (ANALYZE) event` on PostgreSQL (outside a transaction); nothing on SQLite."""
+    """`VACUUM (ANALYZE)` of the event log (every partition) and the rollups its triggers
+    wrote, on PostgreSQL (outside a transaction); nothing on SQLite. So the first report
+    after an import plans with fresh statistics and reads indexes only."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM (ANALYZE) event")
+        conn.exec_driver_sql("VACUUM (ANALYZE) event, partner_first_event, partner_month_activity")

@@ -1,0 +1,164 @@
+"""PostgreSQL's monthly partitions of `event` (migration 0011, bot/store/partitions.py):
+today's schema migrates with its rows, ids stay unique across partitions, and a month's
+rows find their partition whoever wrote them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.event_log import append_event
+from bot.store.importer import import_path
+from bot.store.partitions import ensure_months, existing_months, forget_seen, maintain
+from bot.store.schema import current_revision, downgrade, head_revision, upgrade
+from bot.store.tables import Event, Partner
+from tests.builders import Store
+
+
+@pytest.fixture
+def pg(engine: Engine) -> Engine:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("partitioning is PostgreSQL's")
+    forget_seen()
+    return engine
+
+
+def _where(engine: Engine) -> dict[str, str]:
+    """event_id -> the partition holding it."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT event_id, tableoid::regclass::text FROM event"))
+        return dict(rows.all())
+
+
+def _one(engine: Engine, sql: str) -> object:
+    with engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+def test_upgrade_partitions_todays_table_and_keeps_every_row(pg: Engine) -> None:
+    downgrade(pg, "0010")
+    assert _one(pg, "SELECT relkind FROM pg_class WHERE relname = 'event'") == "r"
+    store = Store(pg).partner("acme")
+    store.user("a", "acme")
+    store.event("user.login", "2026-01-31T23:59:59Z", "acme", "a", event_id="jan")
+    store.event("user.login", "2026-02-01T00:00:00Z", "acme", "a", event_id="feb")
+    store.event("deal.won", "2025-07-04T12:00:00Z", "acme", "a", "D-1", event_id="jul")
+    ids_before = _one(pg, "SELECT string_agg(id::text || event_id, ',' ORDER BY id) FROM event")
+
+    upgrade(pg)
+
+    assert current_revision(pg) == head_revision()
+    assert _one(pg, "SELECT relkind FROM pg_class WHERE relname = 'event'") == "p"
+    assert _where(pg) == {
+        "jan": "event_y2026m01",
+        "feb": "event_y2026m02",
+        "jul": "event_y2025m07",
+    }
+    assert _one(pg, "SELECT string_agg(id::text || event_id, ',' ORDER BY id) FROM event") == (
+        ids_before
+    )
+    assert _one(pg, "SELECT count(*) FROM event_key") == 3
+    # The id sequence goes on where it was.
+    store.event("user.login", "2026-02-02T00:00:00Z", "acme", "a", event_id="next")
+    assert _one(pg, "SELECT max(id) FROM event") == _one(
+        pg, "SELECT id FROM event WHERE event_id = 'next'"
+    )
+    # And back: downgrading restores the plain table with its unique index.
+    downgrade(pg, "0010")
+    assert _one(pg, "SELECT count(*) FROM event") == 4
+    assert _one(pg, "SELECT to_regclass('event_key')") is None
+    upgrade(pg)
+    assert len(_where(pg)) == 4
+
+
+def test_an_event_id_is_unique_across_partitions(pg: Engine) -> None:
+    store = Store(pg).partner("acme")
+    store.user("a", "acme")
+    with pg.begin() as conn:
+        append_event(
+            conn,
+            event_id="x1",
+            type_="user.login",
+            occurred_at=datetime(2026, 3, 1, tzinfo=UTC),
+            partner_id=1,
+            user_id=1,
+            object_key=None,
+        )
+    with pytest.raises(IntegrityError), pg.begin() as conn:  # another month, the same id
+        append_event(
+            conn,
+            event_id="x1",
+            type_="user.login",
+            occurred_at=datetime(2026, 9, 1, tzinfo=UTC),
+            partner_id=1,
+            user_id=1,
+            object_key=None,
+        )
+    assert _where(pg) == {"x1": "event_y2026m03"}
+    # Deleting the events (or their partner) frees their ids, as a unique index would.
+    with pg.begin() as conn:
+        conn.execute(text("DELETE FROM event"))
+    store.event("user.login", "2026-09-01T00:00:00Z", "acme", "a", event_id="x1")
+    with pg.begin() as conn:
+        conn.execute(Partner.__table__.delete())  # type: ignore[attr-defined]
+    assert _one(pg, "SELECT count(*) FROM event_key") == 0
+
+
+def test_a_month_without_partition_lands_in_default_and_moves_out(pg: Engine) -> None:
+    store = Store(pg).partner("acme")
+    store.user("a", "acme")
+    store.event("user.login", "2031-05-02T00:00:00Z", "acme", "a", event_id="far")
+    assert _where(pg) == {"far": "event_default"}
+
+    with pg.begin() as conn:
+        made = maintain(conn, date(2031, 4, 15))
+
+    assert date(2031, 5, 1) in made and date(2031, 4, 1) in made
+    assert _where(pg) == {"far": "event_y2031m05"}
+    with pg.connect() as conn:
+        assert {date(2031, m, 1) for m in (4, 5, 6, 7)} <= existing_months(conn)
+    assert _one(pg, "SELECT count(*) FROM event_default") == 0
+    # Its key was not disturbed by the move.
+    with pytest.raises(IntegrityError), pg.begin() as conn:
+        conn.execute(
+            insert(Event).values(
+                event_id="far",
+                occurred_at=datetime(2031, 5, 3, tzinfo=UTC),
+                type="user.login",
+                partner_id=1,
+            )
+        )
+
+
+def test_the_importer_and_the_bot_make_the_months_they_write(pg: Engine, tmp_path) -> None:
+    Store(pg).partner("acme").user("acme-a", "acme")
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "event_id,occurred_at,type,partner_key,user_key,object_key,amount\n"
+        "i1,2019-01-05T00:00:00Z,user.login,acme,acme-a,,\n"
+        "i2,2019-03-05T00:00:00+09:00,user.login,acme,acme-a,,\n"
+        "i1,2019-01-05T00:00:00Z,user.login,acme,acme-a,,\n",
+        encoding="utf-8",
+    )
+    report = import_path(pg, "events", path, ZoneInfo("UTC"))
+    assert (report.inserted, report.duplicates) == (2, 1), report
+    assert _where(pg) == {"i1": "event_y2019m01", "i2": "event_y2019m03"}
+    # Again: all duplicates, nothing new stored.
+    again = import_path(pg, "events", path, ZoneInfo("UTC"))
+    assert (again.inserted, again.duplicates) == (0, 3)
+    with pg.begin() as conn:
+        assert ensure_months(conn, [date(2019, 1, 9)]) == []  # known: no query
+        append_event(
+            conn,
+            event_id="b1",
+            type_="content.downloaded",
+            occurred_at=datetime(2018, 2, 28, 23, 0, tzinfo=UTC),
+            partner_id=1,
+            user_id=1,
+            object_key="kit",
+        )
+    assert _where(pg)["b1"] == "event_y2018m02"
