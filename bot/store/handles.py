@@ -15,6 +15,7 @@ from bot.store.tables import (
     Event,
     Partner,
     PartnerFirstEvent,
+    PartnerMonthActivity,
     PartnerUser,
     SlackTeam,
 )
@@ -23,6 +24,7 @@ partners = table_of(Partner)
 reps = table_of(PartnerUser)
 events = table_of(Event)
 first_events = table_of(PartnerFirstEvent)  # first time per partner and event type (trigger-kept)
+month_activity = table_of(PartnerMonthActivity)  # per partner, month, type (trigger-kept)
 assets = table_of(Asset)
 asset_tags = table_of(AssetTag)
 deliveries = table_of(Delivery)

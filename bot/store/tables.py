@@ -157,6 +157,31 @@ class PartnerFirstEvent(SQLModel, table=True):
     first_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class PartnerMonthActivity(SQLModel, table=True):
+    """Per partner, UTC month and event type: how many events, the first and the last, and
+    the sum of their amounts (None when none has one).
+
+    Kept by database triggers on every insert into and delete from `event`, like
+    `partner_first_event`, and rebuilt from the log by `prm db rebuild-rollups`. Whether a
+    partner was active in a window [a, b) follows exactly from a month's first and last
+    instants, except when the window lies inside one month between them; retention reads
+    this instead of probing the log a dozen times per partner
+    (`bot.kpi.sql.partner_active_between`).
+    """
+
+    __tablename__ = "partner_month_activity"
+
+    partner_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True)
+    )
+    month: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
+    type: str = Field(sa_column=Column(String(32), primary_key=True))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+    first_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(24, 4)))
+
+
 class SlackRecipient(SQLModel, table=True):
     """What we learnt about a Slack user once, so jobs do not ask again for every message:
     their DM channel (conversations.open), time zone and locale (users.info)."""
