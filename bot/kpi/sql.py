@@ -11,7 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from bot.core.events import EVENT_TYPES
 from bot.core.timeutil import local_midnight
@@ -24,6 +32,7 @@ P = handles.partners
 U = handles.reps
 E = handles.events
 F = handles.first_events
+M = handles.month_activity  # per partner, UTC month and type (bot/store/rollups.py)
 
 
 def first_day_not_before(instant: datetime, tz: ZoneInfo) -> date:
@@ -121,11 +130,13 @@ def in_period(params: KpiParams) -> ColumnElement[bool]:
     return and_(E.c.occurred_at >= params.period_from, E.c.occurred_at < params.period_to)
 
 
-def active_type_filter(params: KpiParams) -> ColumnElement[bool]:
+def active_type_filter(
+    params: KpiParams, column: ColumnElement[str] | None = None
+) -> ColumnElement[bool]:
     """No filter when every type counts: the (partner, time) index then answers alone."""
     if set(params.active_types) >= set(EVENT_TYPES):
         return true()
-    return E.c.type.in_(params.active_types)
+    return (E.c.type if column is None else column).in_(params.active_types)
 
 
 def with_stored_activity(conn: Connection, params: KpiParams) -> KpiParams:
@@ -142,20 +153,6 @@ def with_stored_activity(conn: Connection, params: KpiParams) -> KpiParams:
     if present <= set(params.active_types):
         return replace(params, active_types=EVENT_TYPES)
     return params
-
-
-def partner_active_between(
-    params: KpiParams, start: datetime, end: datetime
-) -> ColumnElement[bool]:
-    """EXISTS an active event of the outer partner in [start, end): one index probe."""
-    return exists(
-        select(1).where(
-            E.c.partner_id == P.c.id,
-            E.c.occurred_at >= start,
-            E.c.occurred_at < end,
-            active_type_filter(params),
-        )
-    )
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from bot.core import events
 from bot.core.timeutil import months_before
+from bot.kpi.activity import totals_by_partner, window_flags
 from bot.kpi.params import KpiParams
 from bot.kpi.pipeline import money
 from bot.kpi.program import MEASURES, Program, Tier
@@ -24,8 +25,6 @@ from bot.kpi.sql import (
     E,
     P,
     cohort_where,
-    in_cohort,
-    partner_active_between,
     with_stored_activity,
 )
 
@@ -36,33 +35,17 @@ def measures(conn: Connection, params: KpiParams) -> dict[str, dict[str, Any]]:
     params = with_stored_activity(conn, params)
     tz, as_of, program = params.tz, params.as_of, params.program
     year_ago = months_before(as_of, 12, tz)
-    in_year = (E.c.occurred_at >= year_ago, E.c.occurred_at < as_of, in_cohort(params))
-    # Counts by type straight from the (type, time, partner) index; amounts read only for
-    # the won deals (the column is not in the index, and won deals are the fewest).
-    counts: dict[tuple[int, str], int] = {
-        (pid, type_): int(n)
-        for pid, type_, n in conn.execute(
-            select(E.c.partner_id, E.c.type, func.count())
-            .where(E.c.type.in_((events.WON, events.DEAL, events.LEAD)), *in_year)
-            .group_by(E.c.partner_id, E.c.type)
-        )
-    }
-    won_amounts = dict(
-        conn.execute(
-            select(E.c.partner_id, func.sum(E.c.amount))
-            .where(E.c.type == events.WON, *in_year)
-            .group_by(E.c.partner_id)
-        ).all()
+    # Counts and won amounts from the monthly rollup (its whole months) and the log (the
+    # partial months at the window's ends).
+    totals = totals_by_partner(
+        conn, params, (events.WON, events.DEAL, events.LEAD), year_ago, as_of
     )
+    counts = {key: n for key, (n, _) in totals.items()}
+    won_amounts = {pid: amount for (pid, t), (_, amount) in totals.items() if t == events.WON}
     certified = _certified(params, program)
     bounds = [months_before(as_of, i, tz) for i in range(4)]
-    active_months = sum(
-        (case((partner_active_between(params, bounds[i + 1], bounds[i]), 1), else_=0)
-         for i in range(3)),
-        literal(0),
-    )  # fmt: skip
-    columns = [P.c.id, P.c.key, P.c.tier, active_months.label("active_months")]
-    query = select(*columns)
+    active = window_flags(conn, params, [(bounds[i + 1], bounds[i]) for i in range(3)])
+    query = select(P.c.id, P.c.key, P.c.tier)
     if certified is not None:
         query = query.add_columns(certified.c.reps.label("certified")).outerjoin(
             certified, certified.c.partner_id == P.c.id
@@ -75,7 +58,7 @@ def measures(conn: Connection, params: KpiParams) -> dict[str, dict[str, Any]]:
             "deals_registered_12m": counts.get((r.id, events.DEAL), 0),
             "leads_registered_12m": counts.get((r.id, events.LEAD), 0),
             "certified_reps": int(getattr(r, "certified", None) or 0),
-            "active_months_3m": int(r.active_months or 0),
+            "active_months_3m": sum(active.get(r.id, ())),
         }
         out[r.key] = {"assigned": r.tier or None, "measures": values}
     return out
