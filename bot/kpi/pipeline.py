@@ -2,9 +2,9 @@
 
 SQL aggregates the period's `deal.registered` and `deal.won` events per cohort partner and
 type (count, sum of `amount`, how many lack one: a range scan of the (type, time) index),
-and counts the period's distinct registered deals that were won before as_of (one EXISTS
-probe per deal on the (partner, type, time, object) index). Python only lays the per-partner
-sums out over the cohort, zeros included.
+and counts the period's distinct registered deals that were won before as_of (the period's
+registered deals joined to the cohort's won deals, each set read from the (type, time)
+index). Python only lays the per-partner sums out over the cohort, zeros included.
 
 Decisions where the spec is silent (docs/kpi.md, "pipeline"):
 - a deal id is a partner's own: the denominator of `win_rate` counts distinct
@@ -20,7 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from bot.core.events import DEAL, WON
 from bot.kpi.params import KpiParams
@@ -67,16 +67,25 @@ def pipeline(conn: Connection, params: KpiParams) -> dict[str, Any]:
         .distinct()
         .subquery("registered")
     )
-    was_won = exists(
-        select(1).where(
-            won.c.partner_id == registered.c.partner_id,
-            won.c.type == WON,
-            won.c.occurred_at < params.as_of,
-            won.c.object_key == registered.c.object_key,
-        )
+    # The cohort's won deals as one set joined to the registered ones, not a probe per
+    # deal: on partitioned PostgreSQL a probe with no lower time bound visits every month.
+    won_deals = (
+        select(won.c.partner_id, won.c.object_key)
+        .select_from(won.join(P, P.c.id == won.c.partner_id))
+        .where(won.c.type == WON, won.c.occurred_at < params.as_of, cohort_where(params))
+        .distinct()
+        .subquery("won_deals")
     )
     deal_ids, won_ids = conn.execute(
-        select(func.count(), func.count().filter(was_won)).select_from(registered)
+        select(func.count(), func.count(won_deals.c.partner_id)).select_from(
+            registered.outerjoin(
+                won_deals,
+                and_(
+                    won_deals.c.partner_id == registered.c.partner_id,
+                    won_deals.c.object_key == registered.c.object_key,
+                ),
+            )
+        )
     ).one()
 
     zero = (0, None, 0)
