@@ -10,7 +10,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "data"
 
-SIZES: dict[str, int] = {"S": 20, "M": 1_000, "L": 10_000}  # partners
+SIZES: dict[str, int] = {"S": 20, "M": 1_000, "L": 10_000, "XL": 40_000}  # partners
+# pandas holds every event in memory: at XL (19M events) it needs more than the machine's
+# spare memory, so XL is compared with DuckDB only.
+PANDAS_SIZES = frozenset({"S", "M", "L"})
 END = datetime(2026, 11, 1, tzinfo=UTC)  # generation end = the reports' as_of
 SEED = 20260401
 TARGETS = {"kpi_all_s": 2.0, "rss_mb": 400.0, "pandas_ratio": 10.0, "import_eps": 30_000.0}

@@ -29,7 +29,10 @@ def with_baseline(result: dict[str, Any]) -> dict[str, Any]:
     """
     meta = result["meta"]
     folder = data_folder(result["size"], meta["seed"])
-    baseline = json.loads((folder / "pandas.json").read_text())
+    cached = folder / "pandas.json"
+    if not cached.exists():  # a size pandas is not run at (XL): DuckDB is the baseline
+        return {**result, "diffs": [], "pandas": None, "ratio": None, "ratio_compute": None}
+    baseline = json.loads(cached.read_text())
     engine_json = DATA / f"prm-{result['size']}-{result['backend']}.json"
     engine_report = json.loads(engine_json.read_text())
     pandas_report = json.loads(Path(baseline["report"]).read_text())
@@ -186,6 +189,8 @@ def render_tables(results: list[dict[str, Any]]) -> str:
     ]
     for r in results:
         k, p = r["kpi_all"], r["pandas"]
+        if p is None:
+            continue
         lines.append(
             f"| {r['size']} | {r['backend']} | {k['wall_s']:.2f} | {k['rss_mb']:.0f} "
             f"| {k['startup_s']:.2f} ({k['startup_rss_mb']:.0f}) | {p['total_s']:.2f} "
@@ -196,14 +201,14 @@ def render_tables(results: list[dict[str, Any]]) -> str:
     if before:
         lines += [
             "",
-            "PostgreSQL straight after the import, before `ANALYZE` (one run):",
+            "`prm kpi all` straight after the import (one run) and warm (median):",
             "",
-            "| size | prm wall s | after ANALYZE s |",
-            "|---|---:|---:|",
+            "| size | backend | first after import s | warm s |",
+            "|---|---|---:|---:|",
         ]
         for r in before:
             lines.append(
-                f"| {r['size']} | {r['kpi_all_before_analyze']['wall_s']:.2f} "
+                f"| {r['size']} | {r['backend']} | {r['kpi_all_before_analyze']['wall_s']:.2f} "
                 f"| {r['kpi_all']['wall_s']:.2f} |"
             )
     lines += [
@@ -218,7 +223,7 @@ def render_tables(results: list[dict[str, Any]]) -> str:
             f"| {r['size']} | {r['backend']} "
             f"| {_mark(r['kpi_all']['wall_s'] <= TARGETS['kpi_all_s'])} "
             f"| {_mark(r['kpi_all']['rss_mb'] <= TARGETS['rss_mb'])} "
-            f"| {_mark(r['ratio'] >= TARGETS['pandas_ratio'])} "
+            f"| {'—' if r['ratio'] is None else _mark(r['ratio'] >= TARGETS['pandas_ratio'])} "
             f"| {_mark(r['import']['events']['rows_per_s'] >= TARGETS['import_eps'])} |"
         )
     lines += [
@@ -236,6 +241,100 @@ def render_tables(results: list[dict[str, Any]]) -> str:
             lines.append(f"  - … {len(diffs) - 15} more")
     if cross := render_crosschecks():
         lines += ["", "and across zones, as-of instants and scopes (`--crosscheck`):", "", cross]
+    return "\n".join(lines)
+
+
+SCALE_TARGETS = {
+    "manager_ms": 100.0,
+    "partner_ms": 30.0,
+    "program_pg_ms": 400.0,
+    "pandas_ratio": 10.0,
+    "duckdb_file_ratio": 2.0,
+    "growth": 1.5,
+    "import_pg_eps": 100_000.0,
+    "first_ratio": 1.5,
+}
+
+
+def _x(base: float | None, wall: float) -> str:
+    return "—" if base is None else f"{base:.2f} ({base / wall:.1f}×)"
+
+
+def render_scale(results: list[dict[str, Any]]) -> str:
+    """Issue 14's figures side by side: `prm kpi all` against pandas and DuckDB, the warm
+    answer per scope, import speed and the first report after an import; then the growth
+    from L to XL per scope and each target met or not."""
+    lines = [
+        "| size | backend | `prm kpi all` s | pandas s (×) | DuckDB CSVs s (×) "
+        "| DuckDB file s (×) | warm program ms | warm book ms | warm partner ms "
+        "| import ev/s | first after import s (÷ warm) | `prm --help` s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        wall, k, d = r["kpi_all"]["wall_s"], r["kpi_s"], r.get("duckdb") or {}
+        pandas = r["pandas"]["total_s"] if r["pandas"] else None
+        first = r.get("kpi_all_before_analyze", {}).get("wall_s")
+        lines.append(
+            f"| {r['size']} | {r['backend']} | {wall:.2f} | {_x(pandas, wall)} "
+            f"| {_x(d.get('csv_s'), wall)} | {_x(d.get('file_wall_s'), wall)} "
+            f"| {k['scope:program'] * 1000:,.0f} | {k['scope:manager'] * 1000:,.0f} "
+            f"| {k['scope:partner'] * 1000:,.0f} "
+            f"| {r['import']['events']['rows_per_s']:,.0f} "
+            f"| {'—' if first is None else f'{first:.2f} ({first / wall:.2f})'} "
+            f"| {r['kpi_all']['startup_s']:.2f} |"
+        )
+    by = {(r["size"], r["backend"]): r for r in results}
+    growth = [
+        (backend, by[("L", backend)]["kpi_s"], by[("XL", backend)]["kpi_s"])
+        for backend in ("postgresql", "sqlite")
+        if ("L", backend) in by and ("XL", backend) in by
+    ]
+    if growth:
+        lines += [
+            "",
+            "From L to XL (4× the partners and events; the book and the partner are the "
+            "biggest of each size), warm ms and XL ÷ L:",
+            "",
+            "| backend | program | book | partner |",
+            "|---|---:|---:|---:|",
+        ]
+        for backend, lo, hi in growth:
+            cells = " | ".join(
+                f"{lo[f'scope:{s}'] * 1000:,.0f} → {hi[f'scope:{s}'] * 1000:,.0f} "
+                f"({hi[f'scope:{s}'] / lo[f'scope:{s}']:.2f}×)"
+                for s in ("program", "manager", "partner")
+            )
+            lines.append(f"| {backend} | {cells} |")
+    t = SCALE_TARGETS
+    lines += [
+        "",
+        "Targets (issue 14, at L; XL shown too):",
+        "",
+        "| size | backend | book ≤ 100 ms | partner ≤ 30 ms | program ≤ 400 ms (PG) "
+        "| ≥ 10× pandas | ≥ 2× DuckDB file | import ≥ 100k ev/s (PG) | first ≤ 1.5× warm |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        k, wall, d = r["kpi_s"], r["kpi_all"]["wall_s"], r.get("duckdb") or {}
+        pg = r["backend"] == "postgresql"
+        first = r.get("kpi_all_before_analyze", {}).get("wall_s")
+        eps = r["import"]["events"]["rows_per_s"]
+        lines.append(
+            f"| {r['size']} | {r['backend']} "
+            f"| {_mark(k['scope:manager'] * 1000 <= t['manager_ms'])} "
+            f"| {_mark(k['scope:partner'] * 1000 <= t['partner_ms'])} "
+            f"| {_mark(k['scope:program'] * 1000 <= t['program_pg_ms']) if pg else '—'} "
+            f"| {'—' if r['ratio'] is None else _mark(r['ratio'] >= t['pandas_ratio'])} "
+            f"| {_mark(d['file_wall_s'] / wall >= t['duckdb_file_ratio']) if d else '—'} "
+            f"| {_mark(eps >= t['import_pg_eps']) if pg else '—'} "
+            f"| {'—' if first is None else _mark(first / wall <= t['first_ratio'])} |"
+        )
+    if growth:
+        for backend, lo, hi in growth:
+            ok = all(
+                hi[f"scope:{s}"] / lo[f"scope:{s}"] <= t["growth"] for s in ("manager", "partner")
+            )
+            lines.append(f"\nL → XL per-scope growth ≤ 1.5× on {backend}: {_mark(ok)}")
     return "\n".join(lines)
 
 
