@@ -26,7 +26,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
 
 from bot.kpi.params import KpiParams
 from bot.kpi.sql import E, M, P, active_type_filter, cohort_where, in_cohort, narrowed
@@ -105,12 +117,46 @@ def partner_event_between(params: KpiParams, start: datetime, end: datetime) -> 
 
 
 def window_flags(
-    conn: Connection, params: KpiParams, windows: Sequence[Window]
+    conn: Connection, params: KpiParams, windows: Sequence[Window], *, streak: bool = False
 ) -> dict[int, list[bool]]:
-    """{partner id: [active in window i]} for the cohort's partners that have any rollup
-    row in the windows' months (a partner missing here was active in none of them)."""
+    """{partner id: [active in window i]} for the cohort's partners (a partner missing
+    here was active in none of the windows).
+
+    `streak=True`: only the leading run of active windows matters (retention counts it),
+    so a flag after the first inactive window may be False whatever happened then.
+
+    How depends on the engine, as measured on the L benchmark: PostgreSQL reads the
+    rollup once, grouped by partner (`_grouped_flags`; 4× faster than probing); SQLite
+    seeks each partner's rollup rows window by window and stops a streak at its first gap
+    (`_probed_flags`; 3× faster than its grouped aggregate). Both are exact.
+    """
     if not windows:
         return {}
+    if conn.dialect.name == "sqlite":
+        return _probed_flags(conn, params, windows, streak)
+    return _grouped_flags(conn, params, windows)
+
+
+def _probed_flags(
+    conn: Connection, params: KpiParams, windows: Sequence[Window], streak: bool
+) -> dict[int, list[bool]]:
+    n = len(windows)
+    if streak:  # the index of the first inactive window: a CASE chain stops probing there
+        first_gap = case(
+            *[(not_(partner_active_between(params, a, b)), literal(i)) for i, (a, b) in
+              enumerate(windows)],
+            else_=literal(n),
+        )  # fmt: skip
+        query = select(P.c.id, first_gap).where(cohort_where(params))
+        return {pid: [i < gap for i in range(n)] for pid, gap in conn.execute(query)}
+    probes = [partner_active_between(params, a, b) for a, b in windows]
+    query = select(P.c.id, *probes).where(cohort_where(params))
+    return {row[0]: [bool(v) for v in row[1:]] for row in conn.execute(query)}
+
+
+def _grouped_flags(
+    conn: Connection, params: KpiParams, windows: Sequence[Window]
+) -> dict[int, list[bool]]:
     tests = [month_row_tests(a, b) for a, b in windows]
     columns: list[Any] = []
     for proves, open_ in tests:

@@ -24,6 +24,7 @@ from bot.kpi.sql import (
     effective,
     first_day_not_before,
     first_events,
+    narrowed,
     rate,
 )
 
@@ -39,17 +40,18 @@ class PartnerProgress:
 
 def partner_progress(conn: Connection, params: KpiParams) -> list[PartnerProgress]:
     """Per cohort partner, the deepest journey step reached before as_of."""
-    first_registered = (
-        select(
-            U.c.partner_id,
-            func.min(U.c.registered_at).filter(U.c.registered_at < params.as_of).label("at"),
-            func.min(U.c.registered_on)
-            .filter(U.c.registered_on < first_day_not_before(params.as_of, params.tz))
-            .label("on"),
+    per_partner = select(
+        U.c.partner_id,
+        func.min(U.c.registered_at).filter(U.c.registered_at < params.as_of).label("at"),
+        func.min(U.c.registered_on)
+        .filter(U.c.registered_on < first_day_not_before(params.as_of, params.tz))
+        .label("on"),
+    ).group_by(U.c.partner_id)
+    if narrowed(params):  # a book or a partner: group only its reps (cost follows scope)
+        per_partner = per_partner.where(
+            U.c.partner_id.in_(select(P.c.id).where(cohort_where(params)))
         )
-        .group_by(U.c.partner_id)
-        .subquery("first_registered")
-    )
+    first_registered = per_partner.subquery("first_registered")
     reg = first_registered.c
     partners = conn.execute(
         select(P.c.key, P.c.signed_at, P.c.signed_on, reg.at, reg.on)

@@ -21,7 +21,6 @@ from bot.kpi.sql import (
     P,
     U,
     cohort_where,
-    in_cohort,
     in_period,
     narrowed,
     rate,
@@ -41,8 +40,8 @@ def reps(conn: Connection, params: KpiParams) -> dict[str, Any]:
         .where(E.c.type.in_((LEAD, DEAL)), in_period(params))
         .group_by(E.c.user_id)
     )
-    if narrowed(params):  # a book or a partner: count only its events (cost follows scope)
-        per_user = per_user.where(in_cohort(params))
+    if narrowed(params):  # a book or a partner: from its partners into their events
+        per_user = per_user.join(P, P.c.id == E.c.partner_id).where(cohort_where(params))
     counts = {user_id: (leads, deals) for user_id, leads, deals in conn.execute(per_user)}
     rows = [
         (key, partner_key, *counts.get(user_id, (0, 0)))

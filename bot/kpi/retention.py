@@ -2,9 +2,8 @@
 
 Each eligible partner has a *streak*: how many consecutive monthly windows, counting back
 from as_of, hold an active event. Whether each window (and the dormant one) holds one
-comes from one grouped read of the monthly activity rollup for the cohort
-(`bot.kpi.activity.window_flags`), exact, instead of a dozen probes of the event log per
-partner. Retained for N ⇔ streak ≥ N.
+comes from the monthly activity rollup for the cohort (`bot.kpi.activity.window_flags`),
+exact, instead of a dozen probes of the event log per partner. Retained for N ⇔ streak ≥ N.
 """
 
 from __future__ import annotations
@@ -27,7 +26,8 @@ def retention(conn: Connection, params: KpiParams) -> dict[str, Any]:
     dormant_since = days_before(params.as_of, DORMANT_DAYS, params.tz)
     # W_i = [bounds[i+1], bounds[i]); the streak is the first i whose window is empty.
     windows = [(bounds[i + 1], bounds[i]) for i in range(longest)]
-    flags = window_flags(conn, params, [*windows, (dormant_since, params.as_of)])
+    flags = window_flags(conn, params, windows, streak=True)
+    recent = window_flags(conn, params, [(dormant_since, params.as_of)])
     shortest_eligible = bounds[min(RETENTION_MONTHS)]
     rows = conn.execute(
         select(
@@ -40,7 +40,7 @@ def retention(conn: Connection, params: KpiParams) -> dict[str, Any]:
             ),
         ).where(cohort_where(params))
     ).all()
-    never = [False] * (longest + 1)
+    never = [False] * longest
 
     signed: dict[str, datetime] = {}
     streaks: dict[str, int | None] = {}
@@ -54,7 +54,7 @@ def retention(conn: Connection, params: KpiParams) -> dict[str, Any]:
         streaks[r.key] = (
             next((i for i in range(longest) if not active[i]), longest) if r.eligible else None
         )
-        if not active[longest]:
+        if not recent.get(r.id, [False])[0]:
             dormant.append(r.key)
     windows_out = []
     for months in RETENTION_MONTHS:

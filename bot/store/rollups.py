@@ -25,14 +25,13 @@ def month_sql(dialect: str, column: str) -> str:
     """The start of `column`'s UTC month, in the column's own storage.
 
     SQLite stores instants as integer microseconds since 1970 (bot.store.engine.UTCDateTime):
-    floor to the second, let strftime find the month, back to microseconds.
+    floor to the second, let strftime find the month's start, back to microseconds.
     """
     if dialect == "postgresql":
         return f"(date_trunc('month', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
     seconds = f"(({column}) / 1000000 - (({column}) % 1000000 < 0))"
-    return (
-        f"(CAST(strftime('%s', strftime('%Y-%m-01', {seconds}, 'unixepoch')) AS INTEGER) * 1000000)"
-    )
+    start = f"strftime('%s', {seconds}, 'unixepoch', 'start of month')"
+    return f"(CAST({start} AS INTEGER) * 1000000)"
 
 
 def month_activity_select(

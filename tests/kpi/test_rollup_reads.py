@@ -82,6 +82,12 @@ def test_rollup_answer_equals_the_log_probe(engine: Engine) -> None:
             flags = window_flags(conn, p, windows)
             for pid, expected in probed_by_id.items():
                 assert flags.get(pid, [False] * len(windows)) == expected, pid
+            # A streak: only the leading run of active windows is promised.
+            run = window_flags(conn, p, windows, streak=True)
+            for pid, expected in probed_by_id.items():
+                lead = next((i for i, v in enumerate(expected) if not v), len(expected))
+                got = run.get(pid, [False] * len(windows))
+                assert got[:lead] == expected[:lead] and (lead == len(got) or not got[lead])
 
 
 def test_rollup_totals_equal_the_log_totals(engine: Engine) -> None:

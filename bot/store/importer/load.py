@@ -553,9 +553,16 @@ def make_writer(
 
 
 def vacuum_events(engine: Engine) -> None:
-    """`VACUUM (ANALYZE)` of the event log (every partition) and the rollups its triggers
-    wrote, on PostgreSQL (outside a transaction); nothing on SQLite. So the first report
-    after an import plans with fresh statistics and reads indexes only."""
+    """After a large import, so the first report plans with fresh statistics: on
+    PostgreSQL `VACUUM (ANALYZE)` of the event log (every partition) and the rollups its
+    triggers wrote (outside a transaction; index-only scans need the visibility map); on
+    SQLite a sampled `ANALYZE` (a few milliseconds), without which its planner guesses and
+    scans the whole period's events for one partner's answer (measured: 146 → 85 ms)."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+        return
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
