@@ -24,7 +24,6 @@ MIGRATION_LOCK = 7_340_001  # pg_advisory_xact_lock key held while migrating
 
 
 SLACK_SDK_TABLES = frozenset({"slack_installations", "slack_bots", "slack_oauth_states"})
-PG_STORAGE_INDEXES = frozenset({"ix_event_event_id"})
 
 
 def owned_by_us(name: str | None, type_: str, parent_names: dict) -> bool:
@@ -34,12 +33,9 @@ def owned_by_us(name: str | None, type_: str, parent_names: dict) -> bool:
     table = name if type_ == "table" else parent_names.get("table_name")
     if table in SLACK_SDK_TABLES:
         return False
-    # PostgreSQL's storage of `event` (bot/store/partitions.py): its partitions, the key
-    # table and the index that finds an id across partitions are not in the models.
-    return (
-        not (table is not None and (is_partition_name(table) or table == KEY_TABLE))
-        and name not in PG_STORAGE_INDEXES
-    )
+    # PostgreSQL's storage of `event` (bot/store/partitions.py): its partitions and the
+    # key table are not in the models.
+    return not (table is not None and (is_partition_name(table) or table == KEY_TABLE))
 
 
 def bot_table_names() -> list[str]:

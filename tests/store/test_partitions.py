@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.store.engine import normalize_url
 from bot.store.event_log import append_event
 from bot.store.importer import import_path
 from bot.store.partitions import ensure_months, existing_months, forget_seen, maintain
@@ -162,3 +163,46 @@ def test_the_importer_and_the_bot_make_the_months_they_write(pg: Engine, tmp_pat
             object_key="kit",
         )
     assert _where(pg)["b1"] == "event_y2018m02"
+
+
+def test_a_role_that_may_not_create_tables_writes_into_default(pg: Engine, caplog) -> None:
+    """A locked-down bot (no CREATE on the schema) still stores its events: in the default
+    partition, with a warning, until `prm db upgrade` makes the month."""
+    from tests.web.test_database_down import _limited_role
+
+    Store(pg).partner("acme").user("a", "acme")
+    with _limited_role(pg.url.render_as_string(hide_password=False)) as (role_url, _name):
+        limited = create_engine(normalize_url(role_url))
+        try:
+            with limited.begin() as conn:
+                append_event(
+                    conn,
+                    event_id="locked-1",
+                    type_="user.login",
+                    occurred_at=datetime(2017, 6, 1, tzinfo=UTC),
+                    partner_id=1,
+                    user_id=1,
+                    object_key=None,
+                )
+        finally:
+            limited.dispose()
+    assert _where(pg) == {"locked-1": "event_default"}
+    assert "not made" in caplog.text and "2017-06" in caplog.text
+    with pg.begin() as conn:
+        assert date(2017, 6, 1) in maintain(conn, date(2026, 1, 1))
+    assert _where(pg) == {"locked-1": "event_y2017m06"}
+
+
+def test_truncating_the_log_empties_its_keys_and_rollups(pg: Engine) -> None:
+    Store(pg).partner("acme").user("a", "acme").event(
+        "user.login", "2026-03-01T00:00:00Z", "acme", "a", event_id="t1"
+    )
+    with pg.begin() as conn:
+        conn.execute(text("TRUNCATE event"))
+    counts = _one(
+        pg,
+        "SELECT (SELECT count(*) FROM event_key) + (SELECT count(*) FROM partner_first_event)"
+        " + (SELECT count(*) FROM partner_month_activity)",
+    )
+    assert counts == 0
+    Store(pg).event("user.login", "2026-03-01T00:00:00Z", "acme", "a", event_id="t1")

@@ -124,6 +124,13 @@ _STORED_SQL = (
     "SELECT event_id, id, occurred_at, type, partner_id, user_id, object_key, amount "
     "FROM event WHERE event_id {}"
 )
+# PostgreSQL: through event_key, which says where each id is (one partition's (partner,
+# time) index), since the partitions have no index on event_id.
+_PG_STORED_SQL = (
+    "SELECT e.event_id, e.id, e.occurred_at, e.type, e.partner_id, e.user_id, e.object_key, "
+    "e.amount FROM event_key k JOIN event e ON e.partner_id = k.partner_id "
+    "AND e.occurred_at = k.occurred_at AND e.event_id = k.event_id WHERE k.event_id {}"
+)
 _NEW_SQL = "SELECT id, event_id FROM event WHERE id {}"
 
 
@@ -343,7 +350,8 @@ class EventWriter:
                 done.inserted_lines.append(line)
         if conflicts:
             wanted = [batch[at][1]["event_id"] for at in conflicts]
-            rows = {row[0]: row for row in self._select_in(_STORED_SQL, wanted)}
+            stored_sql = _PG_STORED_SQL if self.staged else _STORED_SQL
+            rows = {row[0]: row for row in self._select_in(stored_sql, wanted)}
             same = self._same_as_stored
             # The first line of this batch holding the stored values: a later different one
             # is named after it, as on the import that stored them (re-runs say the same).

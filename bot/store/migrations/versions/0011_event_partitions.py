@@ -51,22 +51,23 @@ CREATE TRIGGER trg_event_first_insert AFTER INSERT ON event
 REFERENCING NEW TABLE AS new_events
 FOR EACH STATEMENT EXECUTE FUNCTION prm_event_first_insert()
 """
-# The key of every stored event. Its foreign keys cascade like the event's own, so deleting
-# a partner or a rep frees their events' ids exactly as deleting the events would.
+# The key of every stored event, and where the event is (its partner and instant): a stored
+# event is found by id through the (partner, time) index of one partition, so partitions
+# need no index of their own on `event_id`. No foreign keys (each would cost a check per
+# imported row): the delete trigger below removes the keys of deleted events, including
+# those a partner's or a rep's deletion cascades to.
 KEY_TABLE = """
 CREATE TABLE event_key (
     event_id varchar(128) NOT NULL CONSTRAINT pk_event_key PRIMARY KEY,
-    partner_id integer NOT NULL CONSTRAINT fk_event_key_partner_id_partner
-        REFERENCES partner (id) ON DELETE CASCADE,
-    user_id integer CONSTRAINT fk_event_key_user_id_partner_user
-        REFERENCES partner_user (id) ON DELETE CASCADE
+    occurred_at timestamptz NOT NULL,
+    partner_id integer NOT NULL
 )
 """
 KEY_FUNCTION = """
 CREATE FUNCTION prm_event_key_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO event_key (event_id, partner_id, user_id)
-    SELECT event_id, partner_id, user_id FROM new_events;
+    INSERT INTO event_key (event_id, occurred_at, partner_id)
+    SELECT event_id, occurred_at, partner_id FROM new_events;
     RETURN NULL;
 END
 $$
@@ -76,7 +77,8 @@ CREATE TRIGGER trg_event_key_insert AFTER INSERT ON event
 REFERENCING NEW TABLE AS new_events
 FOR EACH STATEMENT EXECUTE FUNCTION prm_event_key_insert()
 """
-# Deleting events (a test, an operator's cleanup) frees their ids as a unique index would.
+# Deleting events (an operator's cleanup, a partner's or rep's cascade) frees their ids as
+# a unique index would. (TRUNCATE has its own trigger, with the rollups, in 0012.)
 KEY_DELETE_FUNCTION = """
 CREATE FUNCTION prm_event_key_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -127,12 +129,12 @@ def upgrade() -> None:
             f"FOR VALUES FROM ({bound_literal(month)}) TO ({bound_literal(next_month(month))})"
         )
     op.execute("INSERT INTO event SELECT * FROM event_plain")
-    for name, columns in {**INDEXES, "ix_event_event_id": "(event_id)"}.items():
+    for name, columns in INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON event {columns}")
     op.execute(KEY_TABLE)
     op.execute(
-        "INSERT INTO event_key (event_id, partner_id, user_id) "
-        "SELECT event_id, partner_id, user_id FROM event_plain"
+        "INSERT INTO event_key (event_id, occurred_at, partner_id) "
+        "SELECT event_id, occurred_at, partner_id FROM event_plain"
     )
     op.execute("DROP TABLE event_plain")
     op.execute("ALTER SEQUENCE event_id_seq OWNED BY event.id")
@@ -156,7 +158,6 @@ def downgrade() -> None:
     for name, columns in INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON event {columns}")
     op.execute("DROP TABLE event_parted")  # and its partitions
-    op.execute("DROP INDEX IF EXISTS ix_event_event_id")
     op.execute("DROP TABLE event_key")
     op.execute("DROP FUNCTION prm_event_key_insert()")
     op.execute("DROP FUNCTION prm_event_key_delete()")

@@ -123,6 +123,18 @@ $$""",
         """CREATE TRIGGER trg_event_first_delete AFTER DELETE ON event
 REFERENCING OLD TABLE AS old_events
 FOR EACH STATEMENT EXECUTE FUNCTION prm_event_first_delete()""",
+        # TRUNCATE fires no delete trigger: empty the keys and the rollups with the log
+        # (DELETE, since a TRUNCATE … CASCADE may be emptying these very tables already).
+        """CREATE FUNCTION prm_event_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM event_key;
+    DELETE FROM partner_first_event;
+    DELETE FROM partner_month_activity;
+    RETURN NULL;
+END
+$$""",
+        """CREATE TRIGGER trg_event_truncate AFTER TRUNCATE ON event
+FOR EACH STATEMENT EXECUTE FUNCTION prm_event_truncate()""",
     ]
 
 
@@ -154,10 +166,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    for name in ("trg_event_month_insert", "trg_event_month_delete", "trg_event_first_delete"):
+    names = ("trg_event_month_insert", "trg_event_month_delete", "trg_event_first_delete")
+    for name in names + (("trg_event_truncate",) if postgresql else ()):
         op.execute(f"DROP TRIGGER IF EXISTS {name}" + (" ON event" if postgresql else ""))
     if postgresql:
         op.execute("DROP FUNCTION IF EXISTS prm_event_month_insert()")
         op.execute("DROP FUNCTION IF EXISTS prm_event_month_delete()")
         op.execute("DROP FUNCTION IF EXISTS prm_event_first_delete()")
+        op.execute("DROP FUNCTION IF EXISTS prm_event_truncate()")
     op.drop_table(TABLE)
