@@ -42,21 +42,19 @@ AHEAD_MONTHS = 3  # `prm db upgrade` makes the current month and this many after
 _seen: dict[str, set[date]] = {}  # database URL -> months known to have a partition
 
 
+def months_in(table: str) -> str:
+    """SQL: the distinct UTC months (dates) of the `occurred_at` values in `table`."""
+    return (
+        f"SELECT DISTINCT (date_trunc('month', occurred_at AT TIME ZONE 'UTC'))::date FROM {table}"
+    )
+
+
 def month_of(day: date) -> date:
     return date(day.year, day.month, 1)
 
 
 def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
-def months_between(first: date, last: date) -> list[date]:
-    """Every month from `first`'s to `last`'s, both included."""
-    months, month = [], month_of(first)
-    while month <= last:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 def partition_name(month: date) -> str:
@@ -173,18 +171,9 @@ def maintain(conn: Connection, today: date) -> list[date]:
     partition, and for `today`'s month and the AHEAD_MONTHS after it."""
     if not is_partitioned(conn):
         return []
-    stray = conn.execute(
-        text(
-            f"SELECT DISTINCT (date_trunc('month', occurred_at AT TIME ZONE 'UTC'))::date "
-            f"FROM {DEFAULT_PARTITION}"
-        )
-    ).scalars()
-    coming = months_between(today, _add_months(month_of(today), AHEAD_MONTHS))
+    stray = conn.execute(text(months_in(DEFAULT_PARTITION))).scalars()
+    coming = [month_of(today)]
+    for _ in range(AHEAD_MONTHS):
+        coming.append(next_month(coming[-1]))
     _seen.pop(conn.engine.url.render_as_string(hide_password=True), None)
     return ensure_months(conn, [*stray, *coming])
-
-
-def _add_months(month: date, n: int) -> date:
-    for _ in range(n):
-        month = next_month(month)
-    return month

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Connection, Engine, create_engine, insert, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.engine import normalize_url
@@ -26,6 +26,25 @@ def pg(engine: Engine) -> Engine:
         pytest.skip("partitioning is PostgreSQL's")
     forget_seen()
     return engine
+
+
+def _bot_event(
+    conn: Connection,
+    event_id: str,
+    at: datetime,
+    type_: str = "user.login",
+    obj: str | None = None,
+) -> None:
+    """An event the bot writes itself (partner 1, its rep 1)."""
+    append_event(
+        conn,
+        event_id=event_id,
+        type_=type_,
+        occurred_at=at,
+        partner_id=1,
+        user_id=1,
+        object_key=obj,
+    )
 
 
 def _where(engine: Engine) -> dict[str, str]:
@@ -80,25 +99,9 @@ def test_an_event_id_is_unique_across_partitions(pg: Engine) -> None:
     store = Store(pg).partner("acme")
     store.user("a", "acme")
     with pg.begin() as conn:
-        append_event(
-            conn,
-            event_id="x1",
-            type_="user.login",
-            occurred_at=datetime(2026, 3, 1, tzinfo=UTC),
-            partner_id=1,
-            user_id=1,
-            object_key=None,
-        )
+        _bot_event(conn, "x1", datetime(2026, 3, 1, tzinfo=UTC))
     with pytest.raises(IntegrityError), pg.begin() as conn:  # another month, the same id
-        append_event(
-            conn,
-            event_id="x1",
-            type_="user.login",
-            occurred_at=datetime(2026, 9, 1, tzinfo=UTC),
-            partner_id=1,
-            user_id=1,
-            object_key=None,
-        )
+        _bot_event(conn, "x1", datetime(2026, 9, 1, tzinfo=UTC))
     assert _where(pg) == {"x1": "event_y2026m03"}
     # Deleting the events (or their partner) frees their ids, as a unique index would.
     with pg.begin() as conn:
@@ -153,15 +156,8 @@ def test_the_importer_and_the_bot_make_the_months_they_write(pg: Engine, tmp_pat
     assert (again.inserted, again.duplicates) == (0, 3)
     with pg.begin() as conn:
         assert ensure_months(conn, [date(2019, 1, 9)]) == []  # known: no query
-        append_event(
-            conn,
-            event_id="b1",
-            type_="content.downloaded",
-            occurred_at=datetime(2018, 2, 28, 23, 0, tzinfo=UTC),
-            partner_id=1,
-            user_id=1,
-            object_key="kit",
-        )
+        at = datetime(2018, 2, 28, 23, 0, tzinfo=UTC)
+        _bot_event(conn, "b1", at, "content.downloaded", "kit")
     assert _where(pg)["b1"] == "event_y2018m02"
 
 
@@ -175,15 +171,7 @@ def test_a_role_that_may_not_create_tables_writes_into_default(pg: Engine, caplo
         limited = create_engine(normalize_url(role_url))
         try:
             with limited.begin() as conn:
-                append_event(
-                    conn,
-                    event_id="locked-1",
-                    type_="user.login",
-                    occurred_at=datetime(2017, 6, 1, tzinfo=UTC),
-                    partner_id=1,
-                    user_id=1,
-                    object_key=None,
-                )
+                _bot_event(conn, "locked-1", datetime(2017, 6, 1, tzinfo=UTC))
         finally:
             limited.dispose()
     assert _where(pg) == {"locked-1": "event_default"}

@@ -57,7 +57,7 @@ from sqlalchemy.schema import CreateTable
 from bot.store import handles
 from bot.store.importer.errors import ImportFileError
 from bot.store.importer.validate import Record
-from bot.store.partitions import ensure_months
+from bot.store.partitions import ensure_months, months_in
 
 Batch = list[tuple[int, Record]]
 # Keys per IN (…) list: far below SQLite's 32766 bound parameters.
@@ -111,10 +111,7 @@ SELECT {", ".join(EVENT_COLUMNS)} FROM (
 ORDER BY line
 RETURNING id
 """
-_PG_MONTHS = (
-    "SELECT DISTINCT (date_trunc('month', occurred_at AT TIME ZONE 'UTC'))::date "
-    f"FROM {_PG_STAGE.name}"
-)
+_PG_MONTHS = months_in(_PG_STAGE.name)
 _compared_values = itemgetter(
     "occurred_at", "type", "partner_id", "user_id", "object_key", "amount"
 )

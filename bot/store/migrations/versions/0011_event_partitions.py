@@ -18,6 +18,7 @@ from bot.store.partitions import (
     DEFAULT_PARTITION,
     bound_literal,
     forget_seen,
+    months_in,
     next_month,
     partition_name,
 )
@@ -95,12 +96,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION prm_event_key_delete()
 
 
 def _months(table: str) -> list:
-    rows = op.get_bind().execute(
-        text(
-            "SELECT DISTINCT (date_trunc('month', occurred_at AT TIME ZONE 'UTC'))::date "
-            f"FROM {table} ORDER BY 1"
-        )
-    )
+    rows = op.get_bind().execute(text(months_in(table) + " ORDER BY 1"))
     return [month for (month,) in rows]
 
 
