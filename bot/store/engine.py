@@ -172,11 +172,20 @@ def table_of(model: type) -> Table:
 
 
 def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
-    """JIT off for the bot's sessions: every statement here is a short indexed read or one
-    aggregate, where LLVM compiling a few hundred expressions costs far more than it saves
-    (1.8 s of a 2.0 s retention query on the L benchmark, once partitions raised its cost
-    estimate). A SET, not a startup option, so connection poolers that refuse unknown
-    startup parameters (PgBouncer) still work."""
+    """Every statement planned afresh, and JIT off, for the bot's sessions.
+
+    psycopg prepares a statement on its fifth run on a connection, and the server then
+    keeps that plan for as long as the connection lives. A plan made while a table was
+    small stays even when it has grown a thousandfold: the importer's insert, prepared
+    after five batches, went on hashing all of `event_key` for every batch (an L import
+    fell from 25k to 5k events/s). Planning costs a millisecond; every statement here is
+    a short indexed read, one aggregate or one batch. (It also suits PgBouncer's
+    transaction pooling, which cannot keep prepared statements.)
+
+    JIT: LLVM compiling a few hundred expressions costs far more than it saves (1.8 s of a
+    2.0 s retention query on the L benchmark, once partitions raised its cost estimate).
+    A SET, not a startup option, so poolers that refuse unknown startup parameters work."""
+    dbapi_connection.prepare_threshold = None
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET jit = off")
     dbapi_connection.commit()
