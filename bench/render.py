@@ -165,6 +165,20 @@ def render_tables(results: list[dict[str, Any]]) -> str:
                 f"| {r['size']} | {r['backend']} | {k['scope:program'] * 1000:,.0f} "
                 f"| {k['scope:manager'] * 1000:,.0f} | {k['scope:partner'] * 1000:,.0f} |"
             )
+    per_scope = [r for r in results if "scope:manager:reps" in r["kpi_s"]]
+    if per_scope:
+        lines += [
+            "",
+            "Where a scope's time goes (`bot.kpi.compute` per KPI for that scope, median, ms):",
+            "",
+            "| size | backend | scope | " + " | ".join(KPI_NAMES) + " |",
+            "|---|---|---|" + "---:|" * len(KPI_NAMES),
+        ]
+        for r in per_scope:
+            k = r["kpi_s"]
+            for scope, label in (("manager", "book"), ("partner", "partner")):
+                cells = " | ".join(f"{k[f'scope:{scope}:{n}'] * 1000:,.0f}" for n in KPI_NAMES)
+                lines.append(f"| {r['size']} | {r['backend']} | {label} | {cells} |")
     names = [*KPI_NAMES, "build_report", "build_report_concurrently"]
     lines += [
         "",
