@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, delete, text
 
 from bot.store.event_log import append_event
@@ -124,3 +125,31 @@ def test_rebuild_rollups_repairs_and_says_what_differed(engine, cli, db_url) -> 
     assert _stored(engine) == _recomputed(engine)
     again = cli("db", "rebuild-rollups", env={"PRM_DATABASE_URL": db_url})
     assert "0 rows differed" in again.output
+
+
+def test_a_delete_recomputes_its_utc_month_whatever_the_session_time_zone(engine) -> None:
+    """A month's end is the next UTC month's start: under New York a March ended on 28 March
+    23:00 UTC (its last events dropped from the rollup), under London an October took in the
+    first hour of November (counted twice)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's row trigger compares the month expression itself")
+    store = Store(engine).partner("acme").user("acme-a", "acme")
+    for at in (
+        "2026-03-10T00:00:00Z",
+        "2026-03-15T00:00:00Z",
+        "2026-03-30T00:00:00Z",
+        "2026-10-10T00:00:00Z",
+        "2026-10-15T00:00:00Z",
+        "2026-11-01T00:30:00Z",
+    ):
+        store.event("deal.won", at, "acme", "acme-a", f"D-{at[:10]}", amount=Decimal("1"))
+    for zone, day in (("America/New_York", "2026-03-15"), ("Europe/London", "2026-10-15")):
+        with engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL TimeZone = '{zone}'"))
+            conn.execute(delete(Event).where(Event.object_key == f"D-{day}"))
+        _agree(engine)
+    with engine.connect() as conn:
+        months = conn.execute(
+            text("SELECT events FROM partner_month_activity ORDER BY month")
+        ).scalars()
+        assert list(months) == [2, 1, 1]  # March, October, November

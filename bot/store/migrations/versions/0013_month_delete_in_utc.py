@@ -1,0 +1,35 @@
+"""prm_event_month_delete(): a recomputed month ends at the next UTC month's start, whatever
+the session's TimeZone (PostgreSQL only)
+
+The first version (0012) bounded the month with `month + interval '1 month'`, which
+PostgreSQL steps in the session's TimeZone: under America/New_York a delete in March
+rebuilt March without its last days, under Europe/London October's row took in an hour of
+November. Deployments whose sessions ran in UTC (the default on most servers) are
+unaffected; `prm db rebuild-rollups` repairs any other (it reports what it changed).
+
+Downgrade keeps the corrected function: 0012's schema with the bug restored would only
+lose data.
+
+Revision ID: 0013
+Revises: 0012
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from bot.store.rollups import pg_month_delete_function
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(pg_month_delete_function())
+
+
+def downgrade() -> None:
+    pass
