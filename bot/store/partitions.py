@@ -101,7 +101,11 @@ def existing_months(conn: Connection) -> set[date]:
 
 def ensure_months(conn: Connection, months: Iterable[date]) -> list[date]:
     """Inside the caller's transaction: make the partitions of `months` that are missing;
-    returns the months made. A no-op (no query) for months this process has already seen."""
+    returns the months made. A no-op (no query) for months this process has already seen.
+
+    A month made here is not remembered as seen: the caller's transaction may still roll
+    back (a refused batch) and take the partition with it. The next call finds it in the
+    catalog once committed (one query), or makes it again."""
     if conn.dialect.name != "postgresql":
         return []
     url = conn.engine.url.render_as_string(hide_password=True)
@@ -130,7 +134,7 @@ def ensure_months(conn: Connection, months: Iterable[date]) -> list[date]:
                 DEFAULT_PARTITION,
             )
             made = []
-    seen.update(wanted)
+    seen.update(wanted - set(made))  # refused months too: not asked again every batch
     return made
 
 

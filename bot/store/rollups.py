@@ -57,7 +57,9 @@ def pg_month_delete_function() -> str:
     The month's end is computed in UTC: `timestamptz + interval '1 month'` steps in the
     session's TimeZone, so under `America/New_York` March would end on 28 March 23:00 UTC
     and lose its last days, under `Europe/London` October would take in an hour of
-    November (migration 0013 replaced the first version, which did that)."""
+    November (migration 0013 replaced the first version, which did that). The insert
+    overwrites a row a concurrent delete in the same cell recomputed first: both read the
+    log after the other's commit, so either answer is the log's."""
     cells = (
         f"SELECT DISTINCT partner_id, {month_sql('postgresql', 'occurred_at')} AS month, type "
         "FROM old_events"
@@ -75,7 +77,9 @@ LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM {MONTH_TABLE} t USING ({cells}) c
     WHERE t.partner_id = c.partner_id AND t.month = c.month AND t.type = c.type;
-    INSERT INTO {MONTH_TABLE} {MONTH_COLUMNS} {recompute};
+    INSERT INTO {MONTH_TABLE} {MONTH_COLUMNS} {recompute}
+    ON CONFLICT (partner_id, month, type) DO UPDATE SET events = excluded.events,
+        first_at = excluded.first_at, last_at = excluded.last_at, amount = excluded.amount;
     RETURN NULL;
 END
 $$"""

@@ -194,3 +194,23 @@ def test_truncating_the_log_empties_its_keys_and_rollups(pg: Engine) -> None:
     )
     assert counts == 0
     Store(pg).event("user.login", "2026-03-01T00:00:00Z", "acme", "a", event_id="t1")
+
+
+def test_a_partition_rolled_back_with_its_batch_is_made_again(pg: Engine) -> None:
+    """The month is not remembered as made until the catalog shows it committed: a refused
+    batch takes its new partition with it, and the next write makes it again instead of
+    sending the month to the default partition for the rest of the process."""
+    Store(pg).partner("acme").user("acme-a", "acme")
+    with pg.connect() as conn:
+        with conn.begin() as tx:
+            assert ensure_months(conn, [date(2017, 4, 2)]) == [date(2017, 4, 1)]
+            tx.rollback()
+    assert date(2017, 4, 1) not in existing_months_of(pg)
+    with pg.begin() as conn:
+        _bot_event(conn, "r1", datetime(2017, 4, 9, tzinfo=UTC))
+    assert _where(pg) == {"r1": "event_y2017m04"}
+
+
+def existing_months_of(engine: Engine) -> set[date]:
+    with engine.connect() as conn:
+        return existing_months(conn)

@@ -141,6 +141,8 @@ def upgrade() -> None:
             "partner_id", "month", "type", name=op.f("pk_partner_month_activity")
         ),
     )
+    if dialect == "postgresql":  # no event may commit between the backfill and the triggers
+        op.execute("LOCK TABLE event IN SHARE MODE")
     op.execute(f"{COLUMNS} {month_activity_select(dialect, 'event')}")
     for statement in _postgresql() if dialect == "postgresql" else _sqlite():
         op.execute(statement)
