@@ -20,9 +20,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-MONTH_TABLE = "partner_month_activity"
-MONTH_COLUMNS = "(partner_id, month, type, events, first_at, last_at, amount)"
-
 
 def month_sql(dialect: str, column: str) -> str:
     """The start of `column`'s UTC month, in the column's own storage.
@@ -48,41 +45,6 @@ def month_activity_select(
         f"count(*){names[0]}, min(occurred_at){names[1]}, max(occurred_at){names[2]}, "
         f"sum(amount){names[3]} FROM {source} {where} GROUP BY 1, 2, 3"
     )
-
-
-def pg_month_delete_function() -> str:
-    """PostgreSQL's `prm_event_month_delete()`: after a DELETE on `event`, the months it
-    touched are recomputed from the log (a first or last instant cannot be un-taken).
-
-    The month's end is computed in UTC: `timestamptz + interval '1 month'` steps in the
-    session's TimeZone, so under `America/New_York` March would end on 28 March 23:00 UTC
-    and lose its last days, under `Europe/London` October would take in an hour of
-    November (migration 0013 replaced the first version, which did that). The insert
-    overwrites a row a concurrent delete in the same cell recomputed first: both read the
-    log after the other's commit, so either answer is the log's."""
-    cells = (
-        f"SELECT DISTINCT partner_id, {month_sql('postgresql', 'occurred_at')} AS month, type "
-        "FROM old_events"
-    )
-    month_end = "((c.month AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'"
-    recompute = (
-        f"SELECT e.partner_id, c.month, e.type, count(*), min(e.occurred_at), "
-        f"max(e.occurred_at), sum(e.amount) FROM ({cells}) c "
-        "JOIN event e ON e.partner_id = c.partner_id "
-        f"AND e.type = c.type AND e.occurred_at >= c.month AND e.occurred_at < {month_end} "
-        "GROUP BY 1, 2, 3"
-    )
-    return f"""CREATE OR REPLACE FUNCTION prm_event_month_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM {MONTH_TABLE} t USING ({cells}) c
-    WHERE t.partner_id = c.partner_id AND t.month = c.month AND t.type = c.type;
-    INSERT INTO {MONTH_TABLE} {MONTH_COLUMNS} {recompute}
-    ON CONFLICT (partner_id, month, type) DO UPDATE SET events = excluded.events,
-        first_at = excluded.first_at, last_at = excluded.last_at, amount = excluded.amount;
-    RETURN NULL;
-END
-$$"""
 
 
 FIRST_EVENT_SELECT = (

@@ -201,10 +201,9 @@ def test_a_partition_rolled_back_with_its_batch_is_made_again(pg: Engine) -> Non
     batch takes its new partition with it, and the next write makes it again instead of
     sending the month to the default partition for the rest of the process."""
     Store(pg).partner("acme").user("acme-a", "acme")
-    with pg.connect() as conn:
-        with conn.begin() as tx:
-            assert ensure_months(conn, [date(2017, 4, 2)]) == [date(2017, 4, 1)]
-            tx.rollback()
+    with pg.connect() as conn, conn.begin() as tx:
+        assert ensure_months(conn, [date(2017, 4, 2)]) == [date(2017, 4, 1)]
+        tx.rollback()
     assert date(2017, 4, 1) not in existing_months_of(pg)
     with pg.begin() as conn:
         _bot_event(conn, "r1", datetime(2017, 4, 9, tzinfo=UTC))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from bot.store.engine import UTCDateTime
-from bot.store.rollups import month_activity_select, month_sql, pg_month_delete_function
+from bot.store.rollups import month_activity_select, month_sql
 
 revision = "0012"
 down_revision = "0011"
@@ -71,6 +71,17 @@ END""",
 
 def _postgresql() -> list[str]:
     upsert = UPSERT.format(least="least", greatest="greatest")
+    cells = (
+        f"SELECT DISTINCT partner_id, {month_sql('postgresql', 'occurred_at')} AS month, type "
+        "FROM old_events"
+    )
+    recompute = (
+        f"SELECT e.partner_id, c.month, e.type, count(*), min(e.occurred_at), "
+        f"max(e.occurred_at), sum(e.amount) FROM ({cells}) c "
+        "JOIN event e ON e.partner_id = c.partner_id "
+        "AND e.type = c.type AND e.occurred_at >= c.month "
+        "AND e.occurred_at < c.month + interval '1 month' GROUP BY 1, 2, 3"
+    )
     return [
         f"""CREATE FUNCTION prm_event_month_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -81,7 +92,14 @@ $$""",
         """CREATE TRIGGER trg_event_month_insert AFTER INSERT ON event
 REFERENCING NEW TABLE AS new_events
 FOR EACH STATEMENT EXECUTE FUNCTION prm_event_month_insert()""",
-        pg_month_delete_function(),
+        f"""CREATE FUNCTION prm_event_month_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM {TABLE} t USING ({cells}) c
+    WHERE t.partner_id = c.partner_id AND t.month = c.month AND t.type = c.type;
+    {COLUMNS} {recompute};
+    RETURN NULL;
+END
+$$""",
         """CREATE TRIGGER trg_event_month_delete AFTER DELETE ON event
 REFERENCING OLD TABLE AS old_events
 FOR EACH STATEMENT EXECUTE FUNCTION prm_event_month_delete()""",
