@@ -109,7 +109,7 @@ SELECT {", ".join(EVENT_COLUMNS)} FROM (
     ORDER BY s.event_id, s.line
 ) AS fresh
 ORDER BY line
-RETURNING id
+RETURNING id, event_id
 """
 _PG_MONTHS = months_in(_PG_STAGE.name)
 _compared_values = itemgetter(
@@ -128,7 +128,6 @@ _PG_STORED_SQL = (
     "e.amount FROM event_key k JOIN event e ON e.partner_id = k.partner_id "
     "AND e.occurred_at = k.occurred_at AND e.event_id = k.event_id WHERE k.event_id {}"
 )
-_NEW_SQL = "SELECT id, event_id FROM event WHERE id {}"
 
 
 @dataclass
@@ -239,7 +238,9 @@ class EventWriter:
     A batch of new events costs nothing more than its insert: RETURNING gives their ids,
     which the database hands out in the order the rows are inserted, i.e. in line order
     (SQLite inserts the VALUES rows in order; PostgreSQL's INSERT … SELECT is ORDER BY line).
-    Only a batch with rows the database did not insert reads anything back.
+    RETURNING also names each new row's `event_id`, so a batch with rows the database did not
+    insert reads back only those (through `event_key` on PostgreSQL), never the new ones
+    by id: on a partitioned table a lookup by id alone probes every month's index.
     """
 
     def __init__(self, conn: Connection, *, track: bool = False, where: Where = on_line) -> None:
@@ -260,13 +261,13 @@ class EventWriter:
             self.stmt = (
                 insert(table)
                 .on_conflict_do_nothing(index_elements=[table.c.event_id])
-                .returning(table.c.id)
+                .returning(table.c.id, table.c.event_id)
             )
 
-    def _insert(self, batch: Batch) -> list[int]:
-        """Inside the caller's transaction: store the batch; the ids of the new rows."""
+    def _insert(self, batch: Batch) -> list[tuple[int, str]]:
+        """Inside the caller's transaction: store the batch; `(id, event_id)` of the new rows."""
         if not self.staged:
-            return list(self.conn.execute(self.stmt, [record for _, record in batch]).scalars())
+            return [tuple(r) for r in self.conn.execute(self.stmt, [record for _, record in batch])]
         import psycopg  # only PostgreSQL stages batches; SQLite users never load the driver
 
         driver = _driver_connection(self.conn)
@@ -278,7 +279,7 @@ class EventWriter:
         except psycopg.DataError as exc:  # COPY speaks to the driver directly
             raise DataError(_PG_COPY, None, exc) from exc
         ensure_months(self.conn, self.conn.execute(text(_PG_MONTHS)).scalars())
-        return list(self.conn.execute(self.stmt).scalars())
+        return [tuple(r) for r in self.conn.execute(self.stmt)]
 
     def _values(self, record: Record) -> tuple[Any, ...]:
         """A record's compared values, as the database stores them (see `_stored`)."""
@@ -313,7 +314,9 @@ class EventWriter:
             return self._new_lines[at]
         return None
 
-    def _classify(self, batch: Batch, new: list[int]) -> tuple[Written, list[tuple[int, int]]]:
+    def _classify(
+        self, batch: Batch, new: list[tuple[int, str]]
+    ) -> tuple[Written, list[tuple[int, int]]]:
         """Inside the transaction: what became of each row; `(id, line)` of the new rows."""
         done = Written()
         if len(new) == len(batch):  # all new: no event_id repeated, nothing to read back
@@ -321,8 +324,8 @@ class EventWriter:
             lines = [line for line, _ in batch]
             if self.track:
                 done.inserted_lines = lines
-            return done, list(zip(sorted(new), lines, strict=True))
-        ids = {event_id: id_ for id_, event_id in self._select_in(_NEW_SQL, new)}
+            return done, list(zip(sorted(id_ for id_, _ in new), lines, strict=True))
+        ids = {event_id: id_ for id_, event_id in new}
         # Positions in the batch, not tuples: a re-import runs this for every row.
         first: dict[str, int] = {}
         conflicts: list[int] = []
