@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     true,
 )
 
@@ -149,10 +150,30 @@ def with_stored_activity(conn: Connection, params: KpiParams) -> KpiParams:
     """
     if set(params.active_types) >= set(EVENT_TYPES):
         return params
-    present = {t for (t,) in conn.execute(select(F.c.type).distinct())}
-    if present <= set(params.active_types):
+    if stored_types(conn) <= set(params.active_types):
         return replace(params, active_types=EVENT_TYPES)
     return params
+
+
+# A loose index scan: from each type found, the next one up is one probe of
+# ix_partner_first_event_type. A DISTINCT read every partner's rows (16 ms at 40,000
+# partners, twice per report, most of one partner's answer).
+_STORED_TYPES = text(
+    f"""
+WITH RECURSIVE found(type) AS (
+    SELECT (SELECT type FROM {F.name} ORDER BY type LIMIT 1)
+    UNION ALL
+    SELECT (SELECT f.type FROM {F.name} f WHERE f.type > found.type ORDER BY f.type LIMIT 1)
+    FROM found WHERE found.type IS NOT NULL
+)
+SELECT type FROM found WHERE type IS NOT NULL
+"""
+)
+
+
+def stored_types(conn: Connection) -> set[str]:
+    """The event types the store holds (those with a first event for some partner)."""
+    return set(conn.execute(_STORED_TYPES).scalars())
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 MIGRATION_LOCK = 7_340_001  # pg_advisory_xact_lock key held while migrating
 
 

@@ -153,7 +153,9 @@ class PartnerFirstEvent(SQLModel, table=True):
     partner_id: int = Field(
         sa_column=Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True)
     )
-    type: str = Field(sa_column=Column(String(32), primary_key=True))
+    # Indexed on its own too: which types the store holds is a walk of that index, one
+    # probe per type (bot.kpi.sql.stored_types), not a scan of every partner's rows.
+    type: str = Field(sa_column=Column(String(32), primary_key=True, index=True))
     first_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 

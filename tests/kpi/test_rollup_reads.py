@@ -18,7 +18,7 @@ from bot.kpi.activity import (
     window_flags,
 )
 from bot.kpi.params import KpiParams, Scope
-from bot.kpi.sql import E, P, cohort_where
+from bot.kpi.sql import E, F, P, cohort_where, stored_types
 from tests.builders import Store
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -121,3 +121,16 @@ def test_rollup_totals_equal_the_log_totals(engine: Engine) -> None:
                 cohort = set(conn.execute(select(P.c.id).where(cohort_where(p))).scalars())
                 got = {k: v for k, v in got.items() if k[0] in cohort and v[0]}
                 assert got == expected, (start, end, p.scope)
+
+
+def test_stored_types_walks_the_index_to_every_type_the_store_holds(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert stored_types(conn) == set()
+    store = Store(engine).partner("a").partner("b").user("a-1", "a").user("b-1", "b")
+    store.event("user.login", "2026-01-02T00:00:00Z", "a", "a-1")
+    store.event("user.login", "2026-01-03T00:00:00Z", "b", "b-1")
+    store.event("deal.won", "2026-01-04T00:00:00Z", "b", "b-1", "D-1")
+    store.event("content.downloaded", "2026-01-05T00:00:00Z", "a", "a-1", "kit")
+    with engine.connect() as conn:
+        distinct = set(conn.execute(select(F.c.type).distinct()).scalars())
+        assert stored_types(conn) == distinct == {"user.login", "deal.won", "content.downloaded"}
