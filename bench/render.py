@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,18 @@ from common import CROSS_AS_OF, CROSS_SCOPES, CROSS_ZONES, DATA, END, SIZES, TAR
 from pandas_baseline import compare_reports
 
 from bot.kpi import KPI_NAMES
+
+
+def _heading(caption: str, labels: Sequence[str], figures: Sequence[str]) -> list[str]:
+    """A captioned Markdown table's head: label columns, then right-aligned figures."""
+    columns = [*labels, *figures]
+    return [
+        "",
+        caption,
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(labels) + "---:|" * len(figures),
+    ]
 
 
 def with_baseline(result: dict[str, Any]) -> dict[str, Any]:
@@ -167,26 +180,22 @@ def render_tables(results: list[dict[str, Any]]) -> str:
             )
     per_scope = [r for r in results if "scope:manager:reps" in r["kpi_s"]]
     if per_scope:
-        lines += [
-            "",
+        lines += _heading(
             "Where a scope's time goes (`bot.kpi.compute` per KPI for that scope, median, ms):",
-            "",
-            "| size | backend | scope | " + " | ".join(KPI_NAMES) + " |",
-            "|---|---|---|" + "---:|" * len(KPI_NAMES),
-        ]
+            ["size", "backend", "scope"],
+            KPI_NAMES,
+        )
         for r in per_scope:
             k = r["kpi_s"]
             for scope, label in (("manager", "book"), ("partner", "partner")):
                 cells = " | ".join(f"{k[f'scope:{scope}:{n}'] * 1000:,.0f}" for n in KPI_NAMES)
                 lines.append(f"| {r['size']} | {r['backend']} | {label} | {cells} |")
     names = [*KPI_NAMES, "build_report", "build_report_concurrently"]
-    lines += [
-        "",
+    lines += _heading(
         "KPI latency in-process (`bot.kpi.compute` on one connection, median, ms):",
-        "",
-        "| size | backend | " + " | ".join(names) + " |",
-        "|---|---|" + "---:|" * len(names),
-    ]
+        ["size", "backend"],
+        names,
+    )
     for r in results:
         cells = " | ".join(
             f"{r['kpi_s'][n] * 1000:,.0f}" if n in r["kpi_s"] else "—" for n in names

@@ -178,9 +178,9 @@ def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
     keeps that plan for as long as the connection lives. A plan made while a table was
     small stays even when it has grown a thousandfold: the importer's insert, prepared
     after five batches, went on hashing all of `event_key` for every batch (an L import
-    fell from 25k to 5k events/s). Planning costs a millisecond; every statement here is
-    a short indexed read, one aggregate or one batch. (It also suits PgBouncer's
-    transaction pooling, which cannot keep prepared statements.)
+    ran at 4.9k events/s instead of about 30k). Planning costs a millisecond; every
+    statement here is a short indexed read, one aggregate or one batch. (It also suits
+    PgBouncer's transaction pooling, which cannot keep prepared statements.)
 
     JIT: LLVM compiling a few hundred expressions costs far more than it saves (1.8 s of a
     2.0 s retention query on the L benchmark, once partitions raised its cost estimate).
