@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import typer
 
 from bot.cli.common import engine, fail, settings
 from bot.store.engine import redact
-from bot.store.partitions import maintain
+from bot.store.partitions import DEFAULT_PARTITION, maintain, missing
 from bot.store.schema import head_revision, upgrade
 
 app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
@@ -30,11 +30,25 @@ def upgrade_cmd() -> None:
         typer.echo(f"{redact(url)}: schema already at {after}")
     else:
         typer.echo(f"{redact(url)}: schema {before or 'empty'} -> {after}")
+    today = datetime.now(UTC).date()
     with eng.begin() as conn:
-        made = maintain(conn, datetime.now(UTC).date())
+        made = maintain(conn, today)
     if made:
-        months = ", ".join(f"{m:%Y-%m}" for m in made)
-        typer.echo(f"event partitions made: {months}")
+        typer.echo(f"event partitions made: {_months(made)}")
+    with eng.connect() as conn:
+        lacking = missing(conn, today)
+    if lacking:
+        fail(
+            f"event partitions not made: {_months(lacking)}; their "
+            f"events wait in {DEFAULT_PARTITION}. Run `prm db upgrade` as a role that may "
+            "create tables in the schema, such as its owner (docs/deploy.md, "
+            '"Partitions and rollups")',
+            code=1,
+        )
+
+
+def _months(months: list[date]) -> str:
+    return ", ".join(f"{m:%Y-%m}" for m in months)
 
 
 @app.command("current")

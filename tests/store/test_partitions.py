@@ -213,3 +213,31 @@ def test_a_partition_rolled_back_with_its_batch_is_made_again(pg: Engine) -> Non
 def existing_months_of(engine: Engine) -> set[date]:
     with engine.connect() as conn:
         return existing_months(conn)
+
+
+def test_db_upgrade_fails_when_it_may_not_make_the_partitions(pg: Engine, cli) -> None:
+    """Run monthly from cron under a role without CREATE, `prm db upgrade` must not pass in
+    silence: the months stay unmade and their events in the default partition."""
+    from tests.web.test_database_down import _limited_role
+
+    with pg.begin() as conn:  # a month no other test makes, whatever today is
+        conn.execute(text("DROP TABLE IF EXISTS event_y1999m07"))
+    forget_seen()
+    Store(pg).partner("acme").user("a", "acme")
+    with _limited_role(pg.url.render_as_string(hide_password=False)) as (role_url, _name):
+        limited = create_engine(normalize_url(role_url))
+        try:
+            with limited.begin() as conn:
+                _bot_event(conn, "cron-1", datetime(1999, 7, 4, tzinfo=UTC))
+        finally:
+            limited.dispose()
+        refused = cli("db", "upgrade", env={"PRM_DATABASE_URL": role_url})
+    assert refused.exit_code == 1, refused.output
+    assert "event partitions not made:" in refused.output
+    assert "1999-07" in refused.output and "event_default" in refused.output
+    assert _where(pg) == {"cron-1": "event_default"}
+    forget_seen()
+    owner = cli("db", "upgrade")
+    assert owner.exit_code == 0, owner.output
+    assert "1999-07" in owner.output
+    assert _where(pg) == {"cron-1": "event_y1999m07"}
