@@ -241,3 +241,50 @@ def test_db_upgrade_fails_when_it_may_not_make_the_partitions(pg: Engine, cli) -
     assert owner.exit_code == 0, owner.output
     assert "1999-07" in owner.output
     assert _where(pg) == {"cron-1": "event_y1999m07"}
+
+
+def test_a_row_another_writer_is_storing_at_that_moment_is_a_duplicate(pg: Engine) -> None:
+    """Row by row (after a refused batch), an event_id that another transaction is storing
+    right then is not visible to the insert's check, so the key refuses it once the other
+    commits: that row is a duplicate, not a refusal."""
+    import threading
+    import time
+
+    from bot.store.importer.load import EventWriter
+
+    Store(pg).partner("acme").user("a", "acme")
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    record = {
+        "event_id": "race-1",
+        "occurred_at": at,
+        "type": "user.login",
+        "partner_id": 1,
+        "user_id": 1,
+        "object_key": None,
+        "amount": None,
+    }
+    with pg.begin() as conn:
+        ensure_months(conn, [at.date()])
+    done = {}
+    with pg.connect() as holder:
+        holder.begin()
+        _bot_event(holder, "race-1", at)  # stored, not yet committed
+        holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
+
+        def write() -> None:
+            with pg.connect() as conn:
+                done["written"] = EventWriter(conn)._row_by_row([(2, record)])
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        blocked = (
+            f"SELECT count(*) FROM pg_stat_activity WHERE {holder_pid} = ANY(pg_blocking_pids(pid))"
+        )
+        deadline = time.monotonic() + 10
+        while not _one(pg, blocked) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the writer waits on the holder's key
+        assert _one(pg, blocked), "the writer never waited on the uncommitted event"
+        holder.commit()
+        writer.join(10)
+    written = done["written"]
+    assert (written.inserted, written.duplicates, written.refused) == (0, 1, [])

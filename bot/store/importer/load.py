@@ -435,8 +435,7 @@ class EventWriter:
         done = Written()
         for line, record in batch:
             try:
-                with self.conn.begin():
-                    one, stored = self._classify([(line, record)], self._insert([(line, record)]))
+                one, stored = self._one_row(line, record)
             except (IntegrityError, DataError) as exc:
                 done.refused.append((line, _db_reason(exc)))
                 continue
@@ -446,6 +445,28 @@ class EventWriter:
             done.refused += one.refused
             done.inserted_lines += one.inserted_lines
         return done
+
+    def _one_row(self, line: int, record: Record) -> tuple[Written, list[tuple[int, int]]]:
+        """One row in its own transaction. A unique-key refusal gets one more try: another
+        writer may have been storing the same event_id at that very moment (its row was
+        not visible yet, so it was not skipped), and once it has committed, the retry finds
+        it and counts a duplicate, or names the values that differ."""
+        for attempt in (1, 2):
+            try:
+                with self.conn.begin():
+                    return self._classify([(line, record)], self._insert([(line, record)]))
+            except IntegrityError as exc:
+                if attempt == 2 or not _is_event_id_clash(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_event_id_clash(exc: IntegrityError) -> bool:
+    """Whether PostgreSQL refused a second row for one event_id (`event_key`'s key), rather
+    than, say, a partner deleted meanwhile. (SQLite's insert skips a stored event_id itself,
+    and one writer at a time leaves no moment in between.)"""
+    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    return getattr(diag, "constraint_name", None) == "pk_event_key"
 
 
 class EntityWriter:
