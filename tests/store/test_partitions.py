@@ -47,6 +47,21 @@ def _bot_event(
     )
 
 
+def _bot_event_as(role_url: str, event_id: str, at: datetime) -> None:
+    """The bot's event written under another role (one without CREATE, in these tests)."""
+    limited = create_engine(normalize_url(role_url))
+    try:
+        with limited.begin() as conn:
+            _bot_event(conn, event_id, at)
+    finally:
+        limited.dispose()
+
+
+def _existing_months(engine: Engine) -> set[date]:
+    with engine.connect() as conn:
+        return existing_months(conn)
+
+
 def _where(engine: Engine) -> dict[str, str]:
     """event_id -> the partition holding it."""
     with engine.connect() as conn:
@@ -168,12 +183,7 @@ def test_a_role_that_may_not_create_tables_writes_into_default(pg: Engine, caplo
 
     Store(pg).partner("acme").user("a", "acme")
     with _limited_role(pg.url.render_as_string(hide_password=False)) as (role_url, _name):
-        limited = create_engine(normalize_url(role_url))
-        try:
-            with limited.begin() as conn:
-                _bot_event(conn, "locked-1", datetime(2017, 6, 1, tzinfo=UTC))
-        finally:
-            limited.dispose()
+        _bot_event_as(role_url, "locked-1", datetime(2017, 6, 1, tzinfo=UTC))
     assert _where(pg) == {"locked-1": "event_default"}
     assert "not made" in caplog.text and "2017-06" in caplog.text
     with pg.begin() as conn:
@@ -204,15 +214,10 @@ def test_a_partition_rolled_back_with_its_batch_is_made_again(pg: Engine) -> Non
     with pg.connect() as conn, conn.begin() as tx:
         assert ensure_months(conn, [date(2017, 4, 2)]) == [date(2017, 4, 1)]
         tx.rollback()
-    assert date(2017, 4, 1) not in existing_months_of(pg)
+    assert date(2017, 4, 1) not in _existing_months(pg)
     with pg.begin() as conn:
         _bot_event(conn, "r1", datetime(2017, 4, 9, tzinfo=UTC))
     assert _where(pg) == {"r1": "event_y2017m04"}
-
-
-def existing_months_of(engine: Engine) -> set[date]:
-    with engine.connect() as conn:
-        return existing_months(conn)
 
 
 def test_db_upgrade_fails_when_it_may_not_make_the_partitions(pg: Engine, cli) -> None:
@@ -225,12 +230,7 @@ def test_db_upgrade_fails_when_it_may_not_make_the_partitions(pg: Engine, cli) -
     forget_seen()
     Store(pg).partner("acme").user("a", "acme")
     with _limited_role(pg.url.render_as_string(hide_password=False)) as (role_url, _name):
-        limited = create_engine(normalize_url(role_url))
-        try:
-            with limited.begin() as conn:
-                _bot_event(conn, "cron-1", datetime(1999, 7, 4, tzinfo=UTC))
-        finally:
-            limited.dispose()
+        _bot_event_as(role_url, "cron-1", datetime(1999, 7, 4, tzinfo=UTC))
         refused = cli("db", "upgrade", env={"PRM_DATABASE_URL": role_url})
     assert refused.exit_code == 1, refused.output
     assert "event partitions not made:" in refused.output

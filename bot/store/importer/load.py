@@ -451,14 +451,16 @@ class EventWriter:
         writer may have been storing the same event_id at that very moment (its row was
         not visible yet, so it was not skipped), and once it has committed, the retry finds
         it and counts a duplicate, or names the values that differ."""
-        for attempt in (1, 2):
-            try:
-                with self.conn.begin():
-                    return self._classify([(line, record)], self._insert([(line, record)]))
-            except IntegrityError as exc:
-                if attempt == 2 or not _is_event_id_clash(exc):
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return self._write_one(line, record)
+        except IntegrityError as exc:
+            if not _is_event_id_clash(exc):
+                raise
+        return self._write_one(line, record)
+
+    def _write_one(self, line: int, record: Record) -> tuple[Written, list[tuple[int, int]]]:
+        with self.conn.begin():
+            return self._classify([(line, record)], self._insert([(line, record)]))
 
 
 def _is_event_id_clash(exc: IntegrityError) -> bool:
